@@ -1,0 +1,3 @@
+from deepres.cli import main
+
+main()

@@ -1,0 +1,34 @@
+"""The FastAPI application: composes routers, error handlers and middleware."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from deepres import __version__
+from deepres.api import routes_dates, routes_jobs, routes_misc
+from deepres.api.errors import add_exception_handlers
+from deepres.api.middleware import RequestContext
+from deepres.jobs.runtime import Runtime
+from deepres.settings import Settings
+
+MAX_BODY_BYTES = 5 * 1024 * 1024
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    """The deepres API over `runtime` (built from `settings` when not given)."""
+    runtime = runtime or Runtime(settings or Settings())
+    app = FastAPI(
+        title="deepres",
+        version=__version__,
+        description=(
+            "On-demand super-resolution of Sentinel-2 L2A imagery over an area of interest. "
+            "Wire-compatible with the Deep Resolution API; errors use one envelope."
+        ),
+    )
+    app.state.runtime = runtime
+    add_exception_handlers(app)
+    app.add_middleware(RequestContext, max_body=MAX_BODY_BYTES)
+    app.include_router(routes_misc.router)
+    app.include_router(routes_dates.router)
+    app.include_router(routes_jobs.router)
+    return app

@@ -1,0 +1,79 @@
+"""Request dependencies: the process Runtime and the authenticated, authorised caller."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from deepres.api.errors import UNAUTHORIZED
+from deepres.auth import jwt_tokens
+from deepres.auth.clients import Principal, find_by_token, principal_of
+from deepres.auth.permissions import any_grants
+from deepres.errors import Forbidden, InvalidInput, Unauthorized
+from deepres.jobs.models import Client
+from deepres.jobs.runtime import Runtime
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+async def json_body(request: Request) -> dict[str, Any] | None:
+    """The request's JSON object, or None when there is no body; 400 for a broken one."""
+    raw = await request.body()
+    if not raw.strip():
+        return None
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("Bad request. The body is not valid JSON.") from exc
+    if not isinstance(body, dict):
+        raise InvalidInput("Bad request. The body must be a JSON object.")
+    return body
+
+
+def _lookup(runtime: Runtime, bearer: str | None, token: str | None) -> Principal:
+    with runtime.db.session() as s:
+        client: Client | None
+        if bearer is not None:
+            client_id = jwt_tokens.verify(bearer, runtime.keys.jwt)
+            client = s.get(Client, client_id)
+            client = client if client is not None and client.active else None
+        else:
+            client = find_by_token(s, runtime.keys, token or "")
+        if client is None:
+            raise Unauthorized(UNAUTHORIZED)
+        return principal_of(client)
+
+
+async def authenticate(request: Request) -> Principal:
+    """The caller, from `Authorization: Bearer`, a `client_token` header, or the JSON body."""
+    runtime = get_runtime(request)
+    auth = request.headers.get("authorization", "")
+    bearer = auth[7:].strip() if auth[:7].lower() == "bearer " else None
+    token = request.headers.get("client_token") or request.headers.get("client-token")
+    if bearer is None and not token and request.method in ("POST", "PUT", "PATCH"):
+        body = await json_body(request)
+        value = (body or {}).get("client_token")
+        token = value if isinstance(value, str) else None
+    if bearer is None and not token:
+        raise Unauthorized(UNAUTHORIZED)
+    return await run_in_threadpool(_lookup, runtime, bearer, token)
+
+
+def authorized(permission: str) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency giving the caller when one of its permissions grants `permission`."""
+
+    async def dependency(request: Request) -> Principal:
+        principal = await authenticate(request)
+        if not any_grants(principal.permissions, permission):
+            raise Forbidden(f"Forbidden. This client lacks the permission '{permission}'.")
+        return principal
+
+    dependency.__name__ = f"authorized_{permission.replace('.', '_').replace('-', '_')}"
+    return dependency

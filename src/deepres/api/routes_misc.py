@@ -1,0 +1,91 @@
+"""Token exchange, signed file downloads and health probes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, JSONResponse
+from sqlalchemy import text
+
+from deepres.api.deps import get_runtime
+from deepres.api.errors import UNAUTHORIZED
+from deepres.api.schemas import Health, TokenRequest, TokenResponse, errors_for
+from deepres.auth import jwt_tokens
+from deepres.auth.clients import find_by_token, principal_of
+from deepres.errors import NotFound, Unauthorized
+
+router = APIRouter()
+
+
+@router.post(
+    "/auth/token",
+    response_model=TokenResponse,
+    responses=errors_for(400, 401, 500),
+    summary="Exchange a client token for a 10-hour bearer JWT",
+)
+def token(request: Request, payload: TokenRequest) -> dict[str, Any]:
+    runtime = get_runtime(request)
+    with runtime.db.session() as s:
+        client = find_by_token(s, runtime.keys, payload.client_token)
+        if client is None:
+            raise Unauthorized(UNAUTHORIZED)
+        principal = principal_of(client)
+    lifetime = runtime.settings.jwt_lifetime_seconds
+    jwt = jwt_tokens.issue(principal, runtime.keys.jwt, lifetime)
+    return {"id_token": jwt, "access_token": jwt, "token_type": "bearer", "expires_in": lifetime}
+
+
+@router.get(
+    "/files/{key:path}",
+    responses={200: {"content": {"image/tiff": {}}}, **errors_for(403, 404)},
+    response_class=FileResponse,
+    summary="Download a result through a signed, expiring link",
+)
+def download(
+    request: Request,
+    key: str,
+    expires: int = Query(..., ge=0, le=2**40),
+    signature: str = Query(..., max_length=128),
+) -> FileResponse:
+    runtime = get_runtime(request)
+    storage = runtime.storage
+    verify = getattr(storage, "verify_signed", None)
+    if verify is None or not verify(key, expires, signature):
+        raise NotFound("This download link is invalid or has expired.")
+    path = storage.get_local_path(key)
+    if path is None or not path.is_file():
+        raise NotFound("This file no longer exists.")
+    return FileResponse(path, media_type="image/tiff", filename=path.name)
+
+
+@router.get("/healthz", response_model=Health, summary="The API process is up")
+def healthz() -> dict[str, Any]:
+    return {"status": "ok", "checks": {}}
+
+
+@router.get(
+    "/readyz",
+    response_model=Health,
+    responses={503: {"model": Health}},
+    summary="Database and broker reachable",
+)
+def readyz(request: Request) -> Any:
+    runtime = get_runtime(request)
+    checks: dict[str, str] = {}
+    try:
+        with runtime.db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    try:
+        conn = runtime.dispatcher.app.connection_for_write()  # type: ignore[attr-defined]
+        conn.ensure_connection(max_retries=1)
+        conn.release()
+        checks["broker"] = "ok"
+    except Exception as exc:
+        checks["broker"] = f"unreachable: {type(exc).__name__}"
+    ok = all(v == "ok" for v in checks.values())
+    body = {"status": "ok" if ok else "unavailable", "checks": checks}
+    return body if ok else JSONResponse(body, status_code=503)

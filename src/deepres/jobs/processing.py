@@ -1,0 +1,227 @@
+"""Process one job date: claim it, super-resolve the AOI, store the COG, announce it once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from shapely.geometry import shape
+from sqlalchemy import update
+
+from deepres.catalog.scene import Scene
+from deepres.errors import DeepresError
+from deepres.jobs import envelope
+from deepres.jobs.db import utcnow
+from deepres.jobs.models import DateState, Job, JobDate, JobState
+from deepres.jobs.runtime import Runtime
+from deepres.raster import process_scene
+from deepres.sr import get_model
+from deepres.webhooks import outbox
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def storage_key(job_id: str, mgrs: str, day: dt.date) -> str:
+    """`{job_id}/{mgrs}/{YYYY-MM-DD}_MS.tif`, the spec's layout."""
+    return f"{job_id}/{mgrs}/{day.isoformat()}_MS.tif"
+
+
+def _claim(runtime: Runtime, date_id: int) -> JobDate | None:
+    now = utcnow()
+    with runtime.db.session() as s:
+        res = s.execute(
+            update(JobDate)
+            .where(
+                JobDate.id == date_id,
+                (JobDate.state == DateState.PENDING)
+                | ((JobDate.state == DateState.PROCESSING) & (JobDate.lease_until < now)),
+            )
+            .values(
+                state=DateState.PROCESSING,
+                lease_until=now + dt.timedelta(seconds=runtime.settings.task_lease_seconds),
+                attempts=JobDate.attempts + 1,
+                worker=WORKER_ID,
+            )
+        )
+        if res.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        return s.get(JobDate, date_id)
+
+
+def _job_live(runtime: Runtime, job_id: str) -> Job | None:
+    with runtime.db.session() as s:
+        job = s.get(Job, job_id)
+        return None if job is None or job.state == JobState.CANCELLED else job
+
+
+def process(runtime: Runtime, date_id: int) -> None:
+    """Produce and announce one date's COG; safe to run twice (one file, one announcement)."""
+    row = _claim(runtime, date_id)
+    if row is None:
+        return
+    job = _job_live(runtime, row.job_id)
+    if job is None or row.scene is None:
+        return
+    started = time.monotonic()
+    key = storage_key(job.id, row.mgrs, row.date)
+    try:
+        with tempfile.TemporaryDirectory(prefix="deepres-") as tmp:
+            out = Path(tmp) / key.rsplit("/", 1)[-1]
+            model = get_model(job.model)
+            info = process_scene(
+                Scene.from_dict(row.scene),
+                shape(job.aoi),
+                model,
+                job.scale,
+                out,
+                tile_px=runtime.settings.tile_size_px,
+                tags={"DEEPRES_JOB_ID": job.id, "DEEPRES_DATE": row.date.isoformat()},
+            )
+            if info is None:
+                _fail(runtime, date_id, "the scene holds no valid pixels inside the AOI")
+                return
+            if _job_live(runtime, job.id) is None:
+                return  # cancelled while processing: store and announce nothing
+            runtime.storage.put_file(out, key)
+    except DeepresError as exc:
+        _retry_or_fail(runtime, date_id, row.attempts, exc.message)
+        return
+    except Exception as exc:
+        log.exception("job date %s failed", date_id)
+        _retry_or_fail(runtime, date_id, row.attempts, f"internal error: {type(exc).__name__}")
+        return
+    _done(runtime, date_id, key, time.monotonic() - started)
+
+
+def _done(runtime: Runtime, date_id: int, key: str, seconds: float) -> None:
+    with runtime.db.session() as s:
+        row = s.get(JobDate, date_id)
+        job = s.get(Job, row.job_id) if row else None
+        if row is None or job is None:
+            return
+        row.state = DateState.PROCESSED
+        row.storage_key = key
+        row.lease_until = None
+        row.error = None
+        row.processing_seconds = seconds
+        delivery = None
+        if job.callback_url and job.state != JobState.CANCELLED:
+            link = runtime.storage.url(key, runtime.settings.link_expiry_seconds)
+            payload = {
+                "statusCode": 200,
+                "job_id": job.id,
+                "data": {
+                    "filename": key.rsplit("/", 1)[-1],
+                    "job_id": job.id,
+                    "link": link,
+                    "status": "success",
+                    "timestamp": envelope.timestamp(),
+                    "version": "v1.0",
+                    "date": envelope.spec_date(row.date),
+                    "mgrs": row.mgrs,
+                },
+            }
+            delivery = outbox.enqueue(
+                s,
+                client_id=job.client_id,
+                url=job.callback_url,
+                event="file.processed",
+                payload=payload,
+                dedupe_key=f"file:{key}",
+                job_id=job.id,
+            )
+    if delivery is not None:
+        outbox.dispatch(runtime, delivery.id)
+
+
+def _retry_or_fail(runtime: Runtime, date_id: int, attempts: int, message: str) -> None:
+    if attempts < MAX_ATTEMPTS:
+        log.warning("job date %s: attempt %d failed, will retry: %s", date_id, attempts, message)
+        with runtime.db.session() as s:
+            # Back to PENDING with a short lease: the scheduler re-dispatches it when that ends.
+            s.execute(
+                update(JobDate)
+                .where(JobDate.id == date_id)
+                .values(
+                    state=DateState.PENDING,
+                    error=message,
+                    lease_until=utcnow() + dt.timedelta(seconds=10 * attempts),
+                )
+            )
+        return
+    _fail(runtime, date_id, message)
+
+
+def _fail(runtime: Runtime, date_id: int, message: str) -> None:
+    with runtime.db.session() as s:
+        s.execute(
+            update(JobDate)
+            .where(JobDate.id == date_id)
+            .values(state=DateState.FAILED, error=message, lease_until=None)
+        )
+    announce_failure(runtime, date_id)
+
+
+def _error_payload(job_id: str, extra: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "statusCode": 400,
+        "job_id": job_id,
+        "data": {
+            "data": {
+                "job_id": job_id,
+                "version": "v1.0",
+                "error": "Bad Request. There was an error processing the task.",
+                "timestamp": envelope.timestamp(),
+                **extra,
+            }
+        },
+    }
+
+
+def announce_failure(runtime: Runtime, date_id: int) -> None:
+    """Send the spec's error webhook for a date that failed (once, whatever the reruns)."""
+    with runtime.db.session() as s:
+        row = s.get(JobDate, date_id)
+        job = s.get(Job, row.job_id) if row else None
+        if row is None or job is None or not job.callback_url or job.state == JobState.CANCELLED:
+            return
+        extra = {"date": envelope.spec_date(row.date), "mgrs": row.mgrs, "message": row.error}
+        delivery = outbox.enqueue(
+            s,
+            client_id=job.client_id,
+            url=job.callback_url,
+            event="file.failed",
+            payload=_error_payload(job.id, extra),
+            dedupe_key=f"failed:{job.id}/{row.mgrs}/{row.date.isoformat()}",
+            job_id=job.id,
+        )
+    if delivery is not None:
+        outbox.dispatch(runtime, delivery.id)
+
+
+def announce_job_failure(runtime: Runtime, job_id: str, message: str) -> None:
+    """Send the error webhook for a job whose catalog search failed for good."""
+    with runtime.db.session() as s:
+        job = s.get(Job, job_id)
+        if job is None or not job.callback_url:
+            return
+        delivery = outbox.enqueue(
+            s,
+            client_id=job.client_id,
+            url=job.callback_url,
+            event="job.failed",
+            payload=_error_payload(job.id, {"message": message}),
+            dedupe_key=f"job-failed:{job.id}",
+            job_id=job.id,
+        )
+    if delivery is not None:
+        outbox.dispatch(runtime, delivery.id)

@@ -1,0 +1,59 @@
+"""`Runtime`: the long-lived parts one process needs, built once from `Settings`."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from deepres.auth.keys import ServerKeys
+from deepres.jobs.db import Database
+from deepres.settings import Settings
+
+if TYPE_CHECKING:
+    from deepres.catalog.search import Catalog
+    from deepres.jobs.dispatch import Dispatcher
+    from deepres.storage.base import Storage
+
+
+class Runtime:
+    """Database, keys, storage, catalog and task dispatcher of one process."""
+
+    def __init__(self, settings: Settings, dispatcher: Dispatcher | None = None) -> None:
+        self.settings = settings
+        self._dispatcher = dispatcher
+
+    @cached_property
+    def db(self) -> Database:
+        return Database(self.settings.effective_database_url)
+
+    @cached_property
+    def keys(self) -> ServerKeys:
+        return ServerKeys(self.settings.server_key)
+
+    @cached_property
+    def storage(self) -> Storage:
+        from deepres.storage import open_storage
+
+        return open_storage(
+            self.settings.effective_storage_url,
+            public_url=self.settings.public_url.rstrip("/"),
+            signing_key=self.keys.url_signing,
+            s3_endpoint_url=self.settings.s3_endpoint_url,
+            s3_region=self.settings.s3_region,
+        )
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        from deepres.catalog.search import open_catalog
+
+        return open_catalog(
+            self.settings.catalog_url, collection=self.settings.catalog_collection
+        )
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        if self._dispatcher is None:
+            from deepres.jobs.celery_app import CeleryDispatcher, create_celery
+
+            self._dispatcher = CeleryDispatcher(create_celery(self.settings))
+        return self._dispatcher

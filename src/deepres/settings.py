@@ -1,0 +1,83 @@
+"""One place that reads the environment: `Settings` built once and passed in."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EARTH_SEARCH_V1 = "https://earth-search.aws.element84.com/v1"
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; environment variables are prefixed `DEEPRES_`."""
+
+    model_config = SettingsConfigDict(env_prefix="DEEPRES_", env_file=".env", extra="ignore")
+
+    home: Path = Path("./var")
+    database_url: str | None = None
+    broker_url: str | None = None
+    storage_url: str | None = None
+    catalog_url: str = EARTH_SEARCH_V1
+    catalog_collection: str = "sentinel-2-l2a"
+    public_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: str | None = Field(default=None, description="server key; generated under home")
+
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+
+    webhook_allow_private: bool = False
+    webhook_timeout_seconds: float = 15.0
+    webhook_retry_delays: str = "5,300,1800,7200,18000,36000,50400,72000,86400"
+
+    jwt_lifetime_seconds: int = 36000
+    link_expiry_seconds: int = 7 * 24 * 3600
+    task_lease_seconds: int = 900
+    scheduler_tick_seconds: float = 5.0
+    worker_concurrency: int = 2
+    catalog_max_workers: int = 8
+
+    default_model: str = "bicubic"
+    output_scale: int = 4
+    tile_size_px: int = 512
+    onnx_threads: int = 0
+
+    min_hectares: float = 3.0
+    max_hectares: float = 25_000.0
+
+    @cached_property
+    def resolved_home(self) -> Path:
+        self.home.mkdir(parents=True, exist_ok=True)
+        return self.home.resolve()
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.resolved_home / 'deepres.db'}"
+
+    @property
+    def effective_broker_url(self) -> str:
+        return self.broker_url or f"sqla+sqlite:///{self.resolved_home / 'broker.db'}"
+
+    @property
+    def effective_storage_url(self) -> str:
+        return self.storage_url or (self.resolved_home / "results").as_uri()
+
+    @property
+    def retry_delays(self) -> list[float]:
+        return [float(x) for x in self.webhook_retry_delays.split(",") if x.strip()]
+
+    @cached_property
+    def server_key(self) -> bytes:
+        """The server secret: from `DEEPRES_SECRET_KEY`, else a key file kept under home."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.resolved_home / "secret.key"
+        if not path.exists():
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48))
+        return path.read_text().strip().encode()

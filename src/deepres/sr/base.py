@@ -1,0 +1,29 @@
+"""The contract every super-resolution model honours."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float32]
+
+
+@runtime_checkable
+class SRModel(Protocol):
+    """Turns the 10 m and 20 m bands of one window into all ten bands at 10 m / `scale`.
+
+    Inputs are reflectance DN (reflectance x 10000, L2A offset already removed) as float32:
+    `b10` is (4, H, W) in band order B02 B03 B04 B08 and `b20` is (6, H/2, W/2) in order
+    B05 B06 B07 B8A B11 B12 on the same footprint (H and W even). The answer is
+    (10, H*scale, W*scale) float32 DN in `OUTPUT_BANDS` order. `scale=1` is fusion only.
+    """
+
+    name: str
+    version: str
+
+    @property
+    def scales(self) -> tuple[int, ...]: ...
+
+    def upscale(self, b10: FloatArray, b20: FloatArray, scale: int) -> FloatArray: ...

@@ -73,7 +73,9 @@ def api(
 @app.command()
 def worker(
     queues: str = typer.Option("catalog,sr,delivery", help="comma-separated queues to consume"),
-    concurrency: int | None = typer.Option(None, help="worker processes (DEEPRES_WORKER_CONCURRENCY)"),
+    concurrency: int | None = typer.Option(
+        None, help="worker processes (DEEPRES_WORKER_CONCURRENCY)"
+    ),
 ) -> None:
     """Run a Celery worker (any number, on any machine)."""
     from deepres.jobs.celery_app import create_celery

@@ -45,12 +45,16 @@ HTTP_CODES = {
 def status_for(exc: errors.DeepresError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
+            return STATUS[cls]
     return 500
 
 
 def envelope_response(
-    status: int, code: str, message: str, detail: str | None = None, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    detail: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     return JSONResponse(error(status, code, message, detail), status_code=status, headers=headers)
 
@@ -78,7 +82,8 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code, message = HTTP_CODES.get(exc.status_code, (f"HTTP-{exc.status_code}", str(exc.detail)))
-    return envelope_response(exc.status_code, code, message, headers=exc.headers)
+    headers = dict(exc.headers) if exc.headers else None
+    return envelope_response(exc.status_code, code, message, headers=headers)
 
 
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

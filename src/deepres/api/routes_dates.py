@@ -40,7 +40,9 @@ def _start(runtime: Runtime, principal: Principal, body: dict[str, Any], callbac
             f"the limit is {MAX_SEARCH_HECTARES:,} ha. Split it (deepres split)."
         )
     if req.callback_url:
-        validate_callback_url(req.callback_url, allow_private=runtime.settings.webhook_allow_private)
+        validate_callback_url(
+            req.callback_url, allow_private=runtime.settings.webhook_allow_private
+        )
     return pipelines.create(runtime, principal, body, req)
 
 
@@ -59,8 +61,7 @@ def available_dates(
     runtime = get_runtime(request)
     pipeline_id = _start(runtime, principal, payload.model_dump(mode="json"), callback=True)
     message = (
-        f"Fetching available dates, callback url will be called to {payload.callback_url} "
-        "when done"
+        f"Fetching available dates, callback url will be called to {payload.callback_url} when done"
     )
     return {
         "statusCode": 200,

@@ -44,7 +44,9 @@ def create_job(
 
         raise InvalidInput(f"Model {model.name!r} does not support scale {scale}.")
     if req.callback_url:
-        validate_callback_url(req.callback_url, allow_private=runtime.settings.webhook_allow_private)
+        validate_callback_url(
+            req.callback_url, allow_private=runtime.settings.webhook_allow_private
+        )
     job_id, _created = service.create(
         runtime, principal, body, req, idempotency_key=idempotency_key
     )

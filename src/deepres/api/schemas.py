@@ -23,7 +23,8 @@ class AreaRequest(_Open):
     client_token: str | None = Field(None, description="or send Authorization: Bearer JWT")
     bbox: BBox | None = None
     aoi: dict[str, Any] | None = Field(
-        None, description="GeoJSON Feature, FeatureCollection of one feature, Polygon or MultiPolygon"
+        None,
+        description="GeoJSON Feature, FeatureCollection of one feature, Polygon or MultiPolygon",
     )
     cloud_cover: float = Field(ge=0, le=100, description="largest cloud percentage inside the AOI")
     start_date: str | None = Field(None, description="ISO 8601")

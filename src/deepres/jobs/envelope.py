@@ -19,7 +19,13 @@ def spec_date(day: dt.date) -> str:
 
 
 def ok(data: Any, **extra: Any) -> dict[str, Any]:
-    return {"statusCode": 200, "data": data, "version": API_VERSION, "timestamp": timestamp(), **extra}
+    return {
+        "statusCode": 200,
+        "data": data,
+        "version": API_VERSION,
+        "timestamp": timestamp(),
+        **extra,
+    }
 
 
 def error(status: int, code: str, message: str, detail: str | None = None) -> dict[str, Any]:

@@ -170,7 +170,9 @@ def _record(
 def _search_failed(runtime: Runtime, job_id: str, message: str, attempts: int) -> None:
     with runtime.db.session() as s:
         if attempts < MAX_SEARCH_ATTEMPTS:
-            log.warning("job %s: search failed (attempt %d), will retry: %s", job_id, attempts, message)
+            log.warning(
+                "job %s: search failed (attempt %d), will retry: %s", job_id, attempts, message
+            )
             s.execute(
                 update(Job)
                 .where(Job.id == job_id)

@@ -128,9 +128,7 @@ def _optional_model(body: Mapping[str, Any]) -> tuple[str | None, int | None]:
     return model, scale
 
 
-def parse_job_request(
-    body: Mapping[str, Any], *, today: dt.date, max_vertices: int
-) -> JobRequest:
+def parse_job_request(body: Mapping[str, Any], *, today: dt.date, max_vertices: int) -> JobRequest:
     """Check a job body: `dates`, or `end_date` (with `start_date`, which defaults to today)."""
     aoi = _aoi(body, max_vertices)
     cloud = parse_cloud_cover(body.get("cloud_cover"))

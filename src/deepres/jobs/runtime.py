@@ -46,9 +46,7 @@ class Runtime:
     def catalog(self) -> Catalog:
         from deepres.catalog.search import open_catalog
 
-        return open_catalog(
-            self.settings.catalog_url, collection=self.settings.catalog_collection
-        )
+        return open_catalog(self.settings.catalog_url, collection=self.settings.catalog_collection)
 
     @property
     def dispatcher(self) -> Dispatcher:

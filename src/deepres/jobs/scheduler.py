@@ -88,11 +88,13 @@ def tick(runtime: Runtime) -> TickReport:
     sends: list[tuple[str, str | int]] = []
     with runtime.db.session() as s:
         searches = s.scalars(
-            select(Job).where(
+            select(Job)
+            .where(
                 Job.state.in_((JobState.NEW, JobState.ACTIVE)),
                 (Job.search_lease_until.is_(None)) | (Job.search_lease_until < now),
                 (Job.state == JobState.NEW) | (Job.next_search_at <= now),
-            ).limit(BATCH)
+            )
+            .limit(BATCH)
         ).all()
         for job in searches:
             job.search_lease_until = lease
@@ -101,11 +103,13 @@ def tick(runtime: Runtime) -> TickReport:
 
         live_jobs = select(Job.id).where(Job.state != JobState.CANCELLED)
         dates = s.scalars(
-            select(JobDate).where(
+            select(JobDate)
+            .where(
                 JobDate.state.in_((DateState.PENDING, DateState.PROCESSING)),
                 (JobDate.lease_until.is_(None)) | (JobDate.lease_until < now),
                 JobDate.job_id.in_(live_jobs),
-            ).limit(BATCH)
+            )
+            .limit(BATCH)
         ).all()
         for row in dates:
             # An expired PROCESSING lease means its worker died: the date is pending again.
@@ -115,10 +119,12 @@ def tick(runtime: Runtime) -> TickReport:
         report.dates = len(dates)
 
         pipes = s.scalars(
-            select(Pipeline).where(
+            select(Pipeline)
+            .where(
                 Pipeline.state.in_((PipelineState.NEW, PipelineState.PROCESSING)),
                 (Pipeline.lease_until.is_(None)) | (Pipeline.lease_until < now),
-            ).limit(BATCH)
+            )
+            .limit(BATCH)
         ).all()
         for pipe in pipes:
             pipe.state = PipelineState.NEW

@@ -194,7 +194,9 @@ def list_jobs(
 def _summary(s: Session, job: Job) -> dict[str, Any]:
     counts = dict(
         s.execute(
-            select(JobDate.state, func.count()).where(JobDate.job_id == job.id).group_by(JobDate.state)
+            select(JobDate.state, func.count())
+            .where(JobDate.job_id == job.id)
+            .group_by(JobDate.state)
         ).all()
     )
     summary: dict[str, Any] = {

@@ -74,7 +74,9 @@ def dispatch(runtime: Runtime, delivery_id: str) -> None:
         s.execute(
             update(Delivery)
             .where(Delivery.id == delivery_id)
-            .values(lease_until=utcnow() + dt.timedelta(seconds=runtime.settings.task_lease_seconds))
+            .values(
+                lease_until=utcnow() + dt.timedelta(seconds=runtime.settings.task_lease_seconds)
+            )
         )
     runtime.dispatcher.send(TASK_DELIVER, delivery_id)
 

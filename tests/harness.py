@@ -1,0 +1,193 @@
+"""Real processes for service tests: `deepres serve` on loopback and a webhook receiver."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def is_valid_signature(x_digifarm_signature: str, data: dict[str, Any], client_token: str) -> bool:
+    """The spec's own verifier, as printed there (with `data.dict()` read as the parsed dict)."""
+    payload_str = json.dumps(data, sort_keys=True)
+    expected_signature = hmac.new(
+        client_token.encode(), msg=payload_str.encode(), digestmod=hashlib.sha256
+    ).hexdigest()
+    return hmac.compare_digest(expected_signature, x_digifarm_signature)
+
+
+@dataclass
+class Hook:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.body)
+        return parsed
+
+
+@dataclass
+class Receiver:
+    """A webhook endpoint on loopback that records every POST; answers `fail_first` with 500."""
+
+    fail_first: int = 0
+    status_after: int = 200
+    hooks: list[Hook] = field(default_factory=list)
+    attempts: int = 0
+
+    def __post_init__(self) -> None:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                with receiver._lock:
+                    receiver.attempts += 1
+                    failing = receiver.attempts <= receiver.fail_first
+                    if not failing:
+                        receiver.hooks.append(Hook(self.path, dict(self.headers), body))
+                self.send_response(500 if failing else receiver.status_after)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def wait_for(self, n: int, path: str | None = None, timeout: float = 60) -> list[Hook]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = [h for h in self.hooks if path is None or h.path == path]
+            if len(got) >= n:
+                return got
+            time.sleep(0.1)
+        raise AssertionError(f"expected {n} webhooks on {path}, got {len(self.hooks)}")
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class Service:
+    """`deepres <command>` as child processes with their own home, database and port."""
+
+    def __init__(self, home: Path, env: dict[str, str] | None = None) -> None:
+        self.home = home
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "DEEPRES_HOME": str(home),
+            "DEEPRES_PORT": str(self.port),
+            "DEEPRES_PUBLIC_URL": self.url,
+            "DEEPRES_WEBHOOK_ALLOW_PRIVATE": "true",
+            "DEEPRES_SCHEDULER_TICK_SECONDS": "0.5",
+            "DEEPRES_WEBHOOK_RETRY_DELAYS": "0.5,0.5,0.5,0.5",
+            "DEEPRES_WORKER_CONCURRENCY": "1",
+            "DEEPRES_LOG_LEVEL": "WARNING",
+            **(env or {}),
+        }
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.logs: dict[str, Path] = {}
+
+    def cli(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "deepres", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    def create_client(self, name: str = "tester", permissions: str | None = None) -> str:
+        args = ["clients", "create", "--name", name]
+        if permissions:
+            args += ["--permissions", permissions]
+        return self.cli(*args).strip().splitlines()[-1]
+
+    def start(self, role: str = "serve", wait: bool = True) -> subprocess.Popen[bytes]:
+        log = self.home / f"{role}-{len(self.logs)}.log"
+        self.logs[f"{role}-{len(self.logs)}"] = log
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "deepres", role],
+            env=self.env,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.procs[role] = proc
+        if wait and role in ("serve", "api"):
+            self.wait_ready()
+        return proc
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError("service did not start:\n" + self.log_tail())
+
+    def log_tail(self, n: int = 4000) -> str:
+        return "\n".join(
+            f"== {k}\n{p.read_text(errors='replace')[-n:]}" for k, p in self.logs.items()
+        )
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, 15)
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+
+    def wait_status(
+        self, job_id: str, token: str, until: Any, timeout: float = 120
+    ) -> dict[str, Any]:
+        """Poll the job status until `until(data)` is true; the last `data` otherwise fails."""
+        deadline = time.monotonic() + timeout
+        data: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            r = httpx.get(
+                f"{self.url}/deep-resolution/status/{job_id}", headers={"client_token": token}
+            )
+            assert r.status_code == 200, r.text
+            data = r.json()["data"]
+            if until(data):
+                return data
+            time.sleep(0.3)
+        raise AssertionError(f"job {job_id} never got there: {data}\n{self.log_tail()}")

@@ -1,0 +1,71 @@
+"""S3 storage end to end: a job's link is a presigned URL on moto's S3 server that downloads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import httpx
+import pytest
+from moto.server import ThreadedMotoServer
+
+from deepres.raster import validate_cog
+from tests.harness import Service, free_port
+
+pytestmark = [pytest.mark.realdata, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    boto3.client(
+        "s3",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    ).create_bucket(Bucket="results")
+    yield url
+    server.stop()
+
+
+def test_job_link_is_a_presigned_s3_url_that_downloads_the_cog(
+    tmp_path_factory: pytest.TempPathFactory, scenes_catalog: Path, s3_endpoint: str
+) -> None:
+    svc = Service(
+        tmp_path_factory.mktemp("s3home"),
+        {
+            "DEEPRES_CATALOG_URL": str(scenes_catalog),
+            "DEEPRES_STORAGE_URL": "s3://results/deepres",
+            "DEEPRES_S3_ENDPOINT_URL": s3_endpoint,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+        },
+    )
+    svc.start("serve")
+    try:
+        token = svc.create_client("s3")
+        r = httpx.post(
+            f"{svc.url}/deep-resolution",
+            json={
+                "client_token": token,
+                "bbox": {"x_min": -11.765, "y_min": 24.734, "x_max": -11.752, "y_max": 24.747},
+                "cloud_cover": 20,
+                "dates": ["2020-02-19"],
+            },
+        )
+        job_id = r.json()["data"]["job_id"]
+        data = svc.wait_status(job_id, token, lambda d: d["dates"] and "status" not in d)
+        (entry,) = data["dates"]
+        link = entry["link"]
+        assert link.startswith(f"{s3_endpoint}/results/deepres/{job_id}/29RKH/2020-02-19_MS.tif?")
+        assert "X-Amz-Expires=604800" in link
+        out = tmp_path_factory.mktemp("dl") / "2020-02-19_MS.tif"
+        out.write_bytes(httpx.get(link).content)
+        assert validate_cog(out) == []
+    finally:
+        svc.stop()

@@ -1,0 +1,86 @@
+"""Webhook delivery through the real worker: retries on failure, refusal of internal targets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from deepres.api.app import create_app
+from deepres.auth.clients import create_client
+from deepres.jobs.migrate import upgrade
+from deepres.jobs.runtime import Runtime
+from deepres.settings import Settings
+from tests.harness import Receiver, Service, is_valid_signature
+from tests.test_jobs_runtime import Recorder
+
+BBOX = {"x_min": -11.765, "y_min": 24.734, "x_max": -11.752, "y_max": 24.747}
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_a_receiver_failing_three_times_still_gets_one_signed_message_with_one_id(
+    service: Service,
+) -> None:
+    flaky = Receiver(fail_first=3)
+    try:
+        token = service.create_client("flaky")
+        r = httpx.post(
+            f"{service.url}/deep-resolution/available_dates",
+            json={
+                "client_token": token,
+                "bbox": BBOX,
+                "cloud_cover": 20,
+                "start_date": "2020-02-01",
+                "end_date": "2020-03-01",
+                "callback_url": flaky.url("/flaky"),
+            },
+        )
+        assert r.status_code == 200
+        (hook,) = flaky.wait_for(1, "/flaky", timeout=60)
+        assert flaky.attempts == 4  # three 500s, then the 200 that was recorded
+        assert is_valid_signature(hook.headers["X-Digifarm-Signature"], hook.json, token)
+        assert hook.headers["webhook-id"].startswith("msg_")
+    finally:
+        flaky.close()
+
+
+@pytest.fixture
+def strict_client(tmp_path: Path) -> Iterator[tuple[TestClient, str]]:
+    """The API in-process with the SSRF guard on (as in production), messages recorded."""
+    settings = Settings(home=tmp_path, webhook_allow_private=False)
+    upgrade(settings.effective_database_url)
+    runtime = Runtime(settings, dispatcher=Recorder())
+    with runtime.db.session() as s:
+        _, token = create_client(s, runtime.keys, "strict")
+    with TestClient(create_app(settings, runtime)) as client:
+        yield client, token
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook",
+        "http://localhost/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.7/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "ftp://example.org/hook",
+    ],
+)
+def test_callbacks_into_the_network_are_refused_at_submission(
+    strict_client: tuple[TestClient, str], url: str
+) -> None:
+    client, token = strict_client
+    body = {"client_token": token, "bbox": BBOX, "cloud_cover": 20, "callback_url": url}
+    for path, extra in (
+        ("/deep-resolution/available_dates", {}),
+        ("/deep-resolution", {"dates": ["2020-02-19"]}),
+    ):
+        r = client.post(path, json={**body, **extra})
+        assert r.status_code == 400, r.text
+        assert r.json()["error"] == "CALLBACK-REFUSED"
+        assert r.json()["statusCode"] == 400

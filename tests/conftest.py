@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.backends import answers, scaleout_env
 from tests.harness import Receiver, Service
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -39,10 +40,38 @@ def receiver() -> Iterator[Receiver]:
     r.close()
 
 
+CONFIGURATIONS = [
+    pytest.param("embedded", id="embedded"),
+    pytest.param("scaleout", id="scaleout", marks=pytest.mark.services),
+]
+
+
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory, scenes_catalog: Path) -> Iterator[Service]:
-    """`deepres serve` (API, worker, scheduler) on the embedded default, on loopback."""
-    svc = Service(tmp_path_factory.mktemp("home"), {"DEEPRES_CATALOG_URL": str(scenes_catalog)})
+def backend_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """Settings for one configuration: the embedded default, or PostgreSQL + Redis + S3."""
+    if request.param == "embedded":
+        yield {}
+        return
+    if not (answers(5432) and answers(6379)):
+        pytest.skip("PostgreSQL or Redis does not answer on 127.0.0.1 (make services)")
+    with scaleout_env() as env:
+        yield env
+
+
+@pytest.fixture(scope="module")
+def service(
+    tmp_path_factory: pytest.TempPathFactory, scenes_catalog: Path, backend_env: dict[str, str]
+) -> Iterator[Service]:
+    """`deepres serve` (API, worker, scheduler) on loopback, in each configuration."""
+    svc = Service(
+        tmp_path_factory.mktemp("home"),
+        {"DEEPRES_CATALOG_URL": str(scenes_catalog), **backend_env},
+    )
     svc.start("serve")
     yield svc
     svc.stop()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend_env" in metafunc.fixturenames:
+        metafunc.parametrize("backend_env", CONFIGURATIONS, indirect=True, scope="module")

@@ -5,32 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import httpx
 import pytest
-from moto.server import ThreadedMotoServer
 
 from deepres.raster import validate_cog
-from tests.harness import Service, free_port
+from tests.backends import moto_s3
+from tests.harness import Service
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    url = f"http://127.0.0.1:{port}"
-    boto3.client(
-        "s3",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    ).create_bucket(Bucket="results")
-    yield url
-    server.stop()
+    with moto_s3() as url:
+        yield url
 
 
 def test_job_link_is_a_presigned_s3_url_that_downloads_the_cog(

@@ -210,7 +210,16 @@ def _mount_sr() -> None:
     app.add_typer(sr_app, name="sr")
 
 
+def _mount_client() -> None:
+    try:
+        from deepres.client.cli import register
+    except ImportError:
+        return
+    register(app)
+
+
 _mount_sr()
+_mount_client()
 
 
 def main() -> None:

@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     home: Path = Path("./var")
     database_url: str | None = None
     broker_url: str | None = None
+    broker_key_prefix: str | None = Field(
+        default=None, description="prefix for every Redis key, so deployments can share a Redis"
+    )
     storage_url: str | None = None
     catalog_url: str = EARTH_SEARCH_V1
     catalog_collection: str = "sentinel-2-l2a"

@@ -30,6 +30,8 @@ def create_celery(settings: Settings) -> Celery:
     elif broker.startswith(("redis://", "rediss://")):
         # Longer than the longest task, so Redis never redelivers work that is still running.
         options = {"visibility_timeout": max(2 * settings.task_lease_seconds, 3600)}
+        if settings.broker_key_prefix:
+            options["global_keyprefix"] = settings.broker_key_prefix
     app = Celery("deepres", broker=broker, include=["deepres.jobs.tasks"])
     app.conf.update(
         broker_transport_options=options,

@@ -1,0 +1,166 @@
+"""Benchmark: one date over a 25,000 ha AOI, bicubic x4, against reading + writing alone.
+
+Writes a synthetic scene (16 x 16 km: 1600 x 1600 px at 10 m, 800 x 800 at 20 m, tiled DEFLATE
+GeoTIFFs) to a temporary folder, then runs `process_scene` twice, each in its own process so
+that each gets its own peak RSS:
+
+- `sr`: the bicubic model at scale 4 (a 6,324 x 6,324 px, 10-band product at 2.5 m);
+- `read_write`: the same pipeline with pixel replication instead of SR: the same windows read,
+  the same clipping, the same size of COG written; only the super-resolution is missing.
+
+Prints one JSON object. Goal: `ratio` (sr / read_write) <= 3 and both peaks <= 2 GB.
+Usage: python bench/bench_process_date.py [--tile-px 512]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import rasterio
+import shapely
+from affine import Affine
+from pyproj import Transformer
+
+from deepres.catalog.scene import BANDS_10M, BANDS_20M, OUTPUT_BANDS, Scene
+from deepres.raster import process_scene, validate_cog
+from deepres.sr import get_model
+from deepres.sr.base import FloatArray
+
+EPSG = 32629
+LEFT, TOP = 600000.0, 5800000.0
+SIDE_PX = 1600  # 16 km at 10 m
+AOI_SIDE_M = 25_000e4**0.5  # a square of 25,000 ha: 15,811 m
+
+
+class Replicate:
+    """Nearest-neighbour "model": the output grid without any super-resolution work."""
+
+    name = "replicate"
+    version = "0"
+    scales = (1, 2, 4, 8)
+
+    def upscale(self, b10: FloatArray, b20: FloatArray, scale: int) -> FloatArray:
+        hi = b10.repeat(scale, axis=1).repeat(scale, axis=2)
+        lo = b20.repeat(2 * scale, axis=1).repeat(2 * scale, axis=2)
+        return np.concatenate([hi, lo])
+
+
+def _field(size: int, rng: np.random.Generator) -> np.ndarray:
+    """Smooth fields plus pixel noise: compresses like imagery, not like a constant."""
+    coarse = rng.uniform(300, 5000, (size // 40 + 2, size // 40 + 2))
+    smooth = np.kron(coarse, np.ones((40, 40)))[:size, :size]
+    return np.clip(smooth + rng.normal(0, 150, (size, size)), 1, 10000).astype(np.uint16)
+
+
+def write_scene(folder: Path) -> None:
+    """A synthetic L2A scene: one tiled GeoTIFF per band on the 10 m and 20 m grids."""
+    rng = np.random.default_rng(7)
+    for bands, size, pixel in ((BANDS_10M, SIDE_PX, 10.0), (BANDS_20M, SIDE_PX // 2, 20.0)):
+        profile = {
+            "driver": "GTiff", "width": size, "height": size, "count": 1, "dtype": "uint16",
+            "crs": f"EPSG:{EPSG}", "transform": Affine(pixel, 0, LEFT, 0, -pixel, TOP),
+            "nodata": 0, "tiled": True, "blockxsize": 512, "blockysize": 512,
+            "compress": "deflate", "predictor": 2,
+        }  # fmt: skip
+        for band in bands:
+            with rasterio.open(folder / f"{band}.tif", "w", **profile) as dst:
+                dst.write(_field(size, rng), 1)
+
+
+def scene_in(folder: Path) -> Scene:
+    """The Scene for the rasters `write_scene` wrote into `folder` (offset already removed)."""
+    return Scene(
+        id="S2A_SYNTH_20240601_0_L2A",
+        datetime=dt.datetime(2024, 6, 1, 11, 0, tzinfo=dt.UTC),
+        mgrs="29UPU",
+        epsg=EPSG,
+        assets={band: str(folder / f"{band}.tif") for band in OUTPUT_BANDS},
+        processing_baseline="05.10",
+        boa_offset_applied=True,
+    )
+
+
+def aoi_wgs84() -> object:
+    margin = (SIDE_PX * 10 - AOI_SIDE_M) / 2
+    utm = shapely.box(
+        LEFT + margin, TOP - margin - AOI_SIDE_M, LEFT + margin + AOI_SIDE_M, TOP - margin
+    )
+    to_wgs = Transformer.from_crs(EPSG, 4326, always_xy=True)
+    return shapely.transform(utm, lambda c: np.column_stack(to_wgs.transform(c[:, 0], c[:, 1])))
+
+
+def run_part(part: str, folder: Path, tile_px: int) -> dict[str, float]:
+    """Runs one part in this process; its time and this process's peak RSS."""
+    scene = scene_in(folder)
+    model = get_model("bicubic") if part == "sr" else Replicate()
+    out = folder / f"{part}.tif"
+    start = time.perf_counter()
+    info = process_scene(scene, aoi_wgs84(), model, 4, out, tile_px=tile_px)
+    seconds = time.perf_counter() - start
+    assert info is not None and validate_cog(out) == []
+    return {
+        "seconds": round(seconds, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "width": info.width,
+        "height": info.height,
+        "cog_mb": round(out.stat().st_size / 2**20, 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tile-px", type=int, default=512)
+    parser.add_argument("--part", choices=["sr", "read_write"], help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.part:  # child process: one part, one JSON line
+        print(json.dumps(run_part(args.part, args.folder, args.tile_px)))
+        return 0
+    with tempfile.TemporaryDirectory(prefix="deepres-bench-") as tmp:
+        folder = Path(tmp)
+        write_scene(folder)
+        results: dict[str, dict[str, float]] = {}
+        for part in ("read_write", "sr"):
+            cmd = [
+                sys.executable,
+                __file__,
+                "--part",
+                part,
+                "--folder",
+                tmp,
+                "--tile-px",
+                str(args.tile_px),
+            ]
+            done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+            results[part] = json.loads(done.stdout.strip().splitlines()[-1])
+    sr, rw = results["sr"], results["read_write"]
+    peak = max(float(sr["peak_rss_mb"]), float(rw["peak_rss_mb"]))
+    ratio = float(sr["seconds"]) / float(rw["seconds"])
+    report = {
+        "aoi_ha": 25_000,
+        "scale": 4,
+        "model": "bicubic",
+        "tile_px": args.tile_px,
+        "total_s": sr["seconds"],
+        "read_write_s": rw["seconds"],
+        "ratio": round(ratio, 2),
+        "peak_rss_mb": {"sr": sr["peak_rss_mb"], "read_write": rw["peak_rss_mb"]},
+        "product_px": [sr["width"], sr["height"]],
+        "cog_mb": sr["cog_mb"],
+        "goal_met": ratio <= 3 and peak <= 2048,
+    }
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -144,7 +144,7 @@ class Service:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.procs[role] = proc
+        self.procs[f"{role}-{len(self.procs)}"] = proc
         if wait and role in ("serve", "api"):
             self.wait_ready()
         return proc

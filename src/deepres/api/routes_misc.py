@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from sqlalchemy import text
 
 from deepres.api.deps import get_runtime
@@ -57,6 +57,17 @@ def download(
     if path is None or not path.is_file():
         raise NotFound("This file no longer exists.")
     return FileResponse(path, media_type="image/tiff", filename=path.name)
+
+
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    summary="Prometheus metrics: jobs and dates by state, queue depth, timings, webhooks",
+)
+def metrics(request: Request) -> PlainTextResponse:
+    from deepres.api.metrics import render
+
+    return PlainTextResponse(render(get_runtime(request)), media_type="text/plain; version=0.0.4")
 
 
 @router.get("/healthz", response_model=Health, summary="The API process is up")

@@ -118,3 +118,40 @@ def test_many_jobs_from_several_clients_are_each_processed_exactly_once(cluster:
         assert holders == 1
     finally:
         receiver.close()
+
+
+@pytest.fixture
+def rabbit_vhost() -> Iterator[str]:
+    """A throwaway RabbitMQ vhost, so runs never share queues."""
+    import shutil
+    import subprocess
+    import uuid
+
+    if not answers(5672) or shutil.which("rabbitmqctl") is None:
+        pytest.skip("RabbitMQ does not answer on 127.0.0.1:5672")
+    vhost = f"deepres-test-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["rabbitmqctl", "add_vhost", vhost], check=True, capture_output=True)
+    subprocess.run(
+        ["rabbitmqctl", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
+        check=True,
+        capture_output=True,
+    )
+    yield f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+    subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True)
+
+
+def test_rabbitmq_broker_runs_a_job(
+    tmp_path: Path, scenes_catalog: Path, rabbit_vhost: str
+) -> None:
+    svc = Service(
+        tmp_path, {"DEEPRES_CATALOG_URL": str(scenes_catalog), "DEEPRES_BROKER_URL": rabbit_vhost}
+    )
+    svc.start("serve")
+    try:
+        token = svc.create_client("rabbit")
+        job_id = _job(svc, token, dates=["2020-02-19"])
+        data = svc.wait_status(job_id, token, _done)
+        assert [d["status"] for d in data["dates"]] == ["PROCESSED"]
+        assert httpx.get(f"{svc.url}/readyz").json()["checks"]["broker"] == "ok"
+    finally:
+        svc.stop()

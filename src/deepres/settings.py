@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     tile_size_px: int = 512
     onnx_threads: int = 0
 
+    rate_limit_per_minute: int = Field(default=600, description="per client and API process")
+    max_body_bytes: int = 5 * 1024 * 1024
+    max_vertices: int = 10_000
+
     min_hectares: float = 3.0
     max_hectares: float = 25_000.0
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from deepres import __version__
-from deepres.api import routes_dates, routes_jobs, routes_misc
+from deepres.api import routes_dates, routes_jobs, routes_misc, routes_webhooks
 from deepres.api.errors import add_exception_handlers
 from deepres.api.middleware import RequestContext
+from deepres.api.ratelimit import RateLimiter
 from deepres.jobs.runtime import Runtime
 from deepres.settings import Settings
-
-MAX_BODY_BYTES = 5 * 1024 * 1024
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -26,9 +25,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         ),
     )
     app.state.runtime = runtime
+    app.state.rate_limiter = RateLimiter(runtime.settings.rate_limit_per_minute)
     add_exception_handlers(app)
-    app.add_middleware(RequestContext, max_body=MAX_BODY_BYTES)
+    app.add_middleware(RequestContext, max_body=runtime.settings.max_body_bytes)
     app.include_router(routes_misc.router)
     app.include_router(routes_dates.router)
     app.include_router(routes_jobs.router)
+    app.include_router(routes_webhooks.router)
     return app

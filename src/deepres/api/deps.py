@@ -71,6 +71,7 @@ def authorized(permission: str) -> Callable[[Request], Awaitable[Principal]]:
 
     async def dependency(request: Request) -> Principal:
         principal = await authenticate(request)
+        request.app.state.rate_limiter.check(principal.client_id)
         if not any_grants(principal.permissions, permission):
             raise Forbidden(f"Forbidden. This client lacks the permission '{permission}'.")
         return principal

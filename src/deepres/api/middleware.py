@@ -38,21 +38,36 @@ class RequestContext:
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
             await self._too_large(send_with_headers)
             return
-        received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body:
-                    raise _BodyTooLarge
-            return message
-
-        try:
-            await self.app(scope, counting_receive, send_with_headers)
-        except _BodyTooLarge:
+        body = await self._read_capped(receive)
+        if body is None:
             await self._too_large(send_with_headers)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body: wait for the disconnect, as Starlette does
+
+        await self.app(scope, replay, send_with_headers)
+
+    async def _read_capped(self, receive: Receive) -> bytes | None:
+        """The whole request body, or None once it grows past `max_body` (chunked uploads too)."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return b"".join(chunks)
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
 
     async def _too_large(self, send: Send) -> None:
         body = json.dumps(
@@ -69,7 +84,3 @@ class RequestContext:
             }
         )
         await send({"type": "http.response.body", "body": body})
-
-
-class _BodyTooLarge(Exception):
-    pass

@@ -32,7 +32,10 @@ MAX_SEARCH_HECTARES = 2_500_000
 
 def _start(runtime: Runtime, principal: Principal, body: dict[str, Any], callback: bool) -> str:
     req = parse_dates_request(
-        body, today=utcnow().date(), callback_required=callback, max_vertices=10_000
+        body,
+        today=utcnow().date(),
+        callback_required=callback,
+        max_vertices=runtime.settings.max_vertices,
     )
     if req.aoi.area_hectares > MAX_SEARCH_HECTARES:
         raise InvalidInput(

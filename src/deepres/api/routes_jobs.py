@@ -35,7 +35,7 @@ def create_job(
 ) -> dict[str, Any]:
     runtime = get_runtime(request)
     body = payload.model_dump(mode="json", exclude_unset=True)
-    req = parse_job_request(body, today=utcnow().date(), max_vertices=10_000)
+    req = parse_job_request(body, today=utcnow().date(), max_vertices=runtime.settings.max_vertices)
     check_area(req.aoi, runtime.settings.min_hectares, runtime.settings.max_hectares)
     model = get_model(req.model or runtime.settings.default_model)
     scale = req.scale or runtime.settings.output_scale

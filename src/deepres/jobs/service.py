@@ -13,11 +13,19 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from deepres.auth.clients import Principal
-from deepres.errors import Conflict, InvalidInput, NotFound
+from deepres.errors import Conflict, InvalidInput, NotFound, PaymentRequired
 from deepres.jobs.db import utcnow
 from deepres.jobs.dispatch import TASK_PLAN_JOB
 from deepres.jobs.envelope import spec_date
-from deepres.jobs.models import DateState, Delivery, DeliveryState, Job, JobDate, JobState
+from deepres.jobs.models import (
+    Client,
+    DateState,
+    Delivery,
+    DeliveryState,
+    Job,
+    JobDate,
+    JobState,
+)
 from deepres.jobs.requests import JobRequest
 from deepres.jobs.runtime import Runtime
 
@@ -56,6 +64,7 @@ def create(
                         "This Idempotency-Key was already used with a different request body."
                     )
                 return prior.id, False
+        _check_allocation(s, principal, req.aoi.area_hectares)
         job = Job(
             id=str(uuid.uuid4()),
             client_id=principal.client_id,
@@ -78,6 +87,26 @@ def create(
         s.add(job)
     runtime.dispatcher.send(TASK_PLAN_JOB, job.id)
     return job.id, True
+
+
+def _check_allocation(s: Session, principal: Principal, hectares: float) -> None:
+    """Refuse (402) a job that would take the client past its hectare allocation."""
+    client = s.scalars(
+        select(Client).where(Client.id == principal.client_id).with_for_update()
+    ).one()
+    if client.hectares_allocation is None:
+        return
+    used = s.scalar(
+        select(func.coalesce(func.sum(Job.area_hectares), 0.0)).where(
+            Job.client_id == client.id, Job.state != JobState.FAILED
+        )
+    )
+    left = client.hectares_allocation - float(used or 0.0)
+    if hectares > left:
+        raise PaymentRequired(
+            f"This job covers {hectares:,.1f} ha but only {max(left, 0):,.1f} ha are left of this "
+            f"client's allocation of {client.hectares_allocation:,.1f} ha."
+        )
 
 
 def require_owned(s: Session, principal: Principal, job_id: str) -> Job:

@@ -219,3 +219,62 @@ def due(session: Session, now: dt.datetime, limit: int = 200) -> list[str]:
         .limit(limit)
     )
     return list(rows)
+
+
+def log_for_job(session: Session, client_id: str, job_id: str) -> list[dict[str, Any]]:
+    """Every message of a job with its attempts, oldest first (the client's own only)."""
+    deliveries = session.scalars(
+        select(Delivery)
+        .where(Delivery.job_id == job_id, Delivery.client_id == client_id)
+        .order_by(Delivery.created_at, Delivery.id)
+    ).all()
+    return [_entry(session, d) for d in deliveries]
+
+
+def _entry(session: Session, d: Delivery) -> dict[str, Any]:
+    attempts = session.scalars(
+        select(DeliveryAttempt)
+        .where(DeliveryAttempt.delivery_id == d.id)
+        .order_by(DeliveryAttempt.at, DeliveryAttempt.id)
+    ).all()
+    return {
+        "webhook_id": d.id,
+        "event": d.event,
+        "url": d.url,
+        "state": d.state,
+        "attempts": d.attempts,
+        "last_status_code": d.last_status_code,
+        "last_error": d.last_error,
+        "created": d.created_at.isoformat() + "Z",
+        "delivered_at": d.delivered_at.isoformat() + "Z" if d.delivered_at else None,
+        "log": [
+            {
+                "at": a.at.isoformat() + "Z",
+                "status_code": a.status_code,
+                "error": a.error,
+                "duration_s": a.duration_s,
+            }
+            for a in attempts
+        ],
+    }
+
+
+def redeliver(runtime: Runtime, client_id: str, delivery_id: str) -> dict[str, Any] | None:
+    """Queue a message again under the same `webhook-id`, with a fresh retry schedule."""
+    with runtime.db.session() as s:
+        delivery = s.get(Delivery, delivery_id)
+        if delivery is None or delivery.client_id != client_id:
+            return None
+        if delivery.job_id is not None:
+            job = s.get(Job, delivery.job_id)
+            if job is not None and job.state == JobState.CANCELLED:
+                from deepres.errors import Conflict
+
+                raise Conflict("The job was cancelled: its webhooks are not sent any more.")
+        delivery.state = DeliveryState.PENDING
+        delivery.attempts = 0
+        delivery.next_attempt_at = utcnow()
+        delivery.lease_until = None
+        entry = _entry(s, delivery)
+    dispatch(runtime, delivery_id)
+    return entry

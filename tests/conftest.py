@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,20 @@ def scenes_catalog(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) 
 
     out = tmp_path_factory.mktemp("catalog") / "catalog.json"
     write_index([shared_data / "scenes"], out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def two_date_catalog(scenes_catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real catalog plus a second acquisition of 29RKH five days later (same pixels)."""
+    collection = json.loads(scenes_catalog.read_text())
+    (rkh,) = [f for f in collection["features"] if f["id"] == "S2A_29RKH_20200219_0_L2A"]
+    later = json.loads(json.dumps(rkh))
+    later["id"] = "S2A_29RKH_20200224_0_L2A"
+    later["properties"]["datetime"] = "2020-02-24T11:34:25Z"
+    collection["features"].append(later)
+    out = tmp_path_factory.mktemp("cat2") / "catalog.json"
+    out.write_text(json.dumps(collection))
     return out
 
 

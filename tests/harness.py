@@ -52,7 +52,8 @@ class Receiver:
 
     fail_first: int = 0
     status_after: int = 200
-    hooks: list[Hook] = field(default_factory=list)
+    hooks: list[Hook] = field(default_factory=list)  # the answered ones
+    tried: list[Hook] = field(default_factory=list)  # every request, failed ones too
     attempts: int = 0
 
     def __post_init__(self) -> None:
@@ -64,6 +65,7 @@ class Receiver:
                 with receiver._lock:
                     receiver.attempts += 1
                     failing = receiver.attempts <= receiver.fail_first
+                    receiver.tried.append(Hook(self.path, dict(self.headers), body))
                     if not failing:
                         receiver.hooks.append(Hook(self.path, dict(self.headers), body))
                 self.send_response(500 if failing else receiver.status_after)
@@ -164,6 +166,13 @@ class Service:
         return "\n".join(
             f"== {k}\n{p.read_text(errors='replace')[-n:]}" for k, p in self.logs.items()
         )
+
+    def kill(self, role: str) -> None:
+        """SIGKILL every process of `role` (and its children): a crash, not a shutdown."""
+        for name, proc in self.procs.items():
+            if name.startswith(f"{role}-") and proc.poll() is None:
+                os.killpg(proc.pid, 9)
+                proc.wait()
 
     def stop(self) -> None:
         for proc in self.procs.values():

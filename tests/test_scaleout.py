@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,20 +19,6 @@ pytestmark = [pytest.mark.services, pytest.mark.realdata, pytest.mark.slow]
 
 BBOX = {"x_min": -11.765, "y_min": 24.734, "x_max": -11.752, "y_max": 24.747}
 FEB = {"start_date": "2020-02-01T00:00:00", "end_date": "2020-03-01T00:00:00"}
-
-
-@pytest.fixture(scope="module")
-def two_date_catalog(scenes_catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real catalog plus a second acquisition of 29RKH five days later (same pixels)."""
-    collection = json.loads(scenes_catalog.read_text())
-    (rkh,) = [f for f in collection["features"] if f["id"] == "S2A_29RKH_20200219_0_L2A"]
-    later = json.loads(json.dumps(rkh))
-    later["id"] = "S2A_29RKH_20200224_0_L2A"
-    later["properties"]["datetime"] = "2020-02-24T11:34:25Z"
-    collection["features"].append(later)
-    out = tmp_path_factory.mktemp("cat2") / "catalog.json"
-    out.write_text(json.dumps(collection))
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -42,7 +42,7 @@ def create(runtime: Runtime, principal: Principal, body: dict[str, Any], req: Da
                 lease_until=_lease(runtime),
             )
         )
-    runtime.dispatcher.send(TASK_SEARCH_DATES, pipeline_id)
+    runtime.send(TASK_SEARCH_DATES, pipeline_id)
     return pipeline_id
 
 

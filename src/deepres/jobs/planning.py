@@ -164,7 +164,7 @@ def _record(
     for date_id in failed_ids:
         announce_failure(runtime, date_id)
     for date_id in new_ids:
-        runtime.dispatcher.send(TASK_PROCESS_DATE, date_id)
+        runtime.send(TASK_PROCESS_DATE, date_id)
 
 
 def _search_failed(runtime: Runtime, job_id: str, message: str, attempts: int) -> None:

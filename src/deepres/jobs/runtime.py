@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from deepres.auth.keys import ServerKeys
 from deepres.jobs.db import Database
 from deepres.settings import Settings
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from deepres.catalog.search import Catalog
@@ -47,6 +50,15 @@ class Runtime:
         from deepres.catalog.search import open_catalog
 
         return open_catalog(self.settings.catalog_url, collection=self.settings.catalog_collection)
+
+    def send(self, task: str, row_id: str | int) -> bool:
+        """Queue a task; a broker outage only delays it, since the row's lease brings it back."""
+        try:
+            self.dispatcher.send(task, row_id)
+        except Exception as exc:
+            log.warning("could not queue %s(%s), the scheduler will retry: %s", task, row_id, exc)
+            return False
+        return True
 
     @property
     def dispatcher(self) -> Dispatcher:

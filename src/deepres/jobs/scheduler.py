@@ -134,7 +134,7 @@ def tick(runtime: Runtime) -> TickReport:
         deliveries = outbox.due(s, now, BATCH)
         report.deliveries = len(deliveries)
     for task, row_id in sends:
-        runtime.dispatcher.send(task, row_id)
+        runtime.send(task, row_id)
     for delivery_id in deliveries:
         outbox.dispatch(runtime, delivery_id)
     return report

@@ -85,7 +85,7 @@ def create(
             request_hash=digest,
         )
         s.add(job)
-    runtime.dispatcher.send(TASK_PLAN_JOB, job.id)
+    runtime.send(TASK_PLAN_JOB, job.id)
     return job.id, True
 
 

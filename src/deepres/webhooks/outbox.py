@@ -78,7 +78,7 @@ def dispatch(runtime: Runtime, delivery_id: str) -> None:
                 lease_until=utcnow() + dt.timedelta(seconds=runtime.settings.task_lease_seconds)
             )
         )
-    runtime.dispatcher.send(TASK_DELIVER, delivery_id)
+    runtime.send(TASK_DELIVER, delivery_id)
 
 
 def _claim(runtime: Runtime, delivery_id: str) -> Delivery | None:

@@ -38,7 +38,7 @@ def token(request: Request, payload: TokenRequest) -> dict[str, Any]:
 
 @router.get(
     "/files/{key:path}",
-    responses={200: {"content": {"image/tiff": {}}}, **errors_for(403, 404)},
+    responses={200: {"content": {"image/tiff": {}}}, **errors_for(400, 404)},
     response_class=FileResponse,
     summary="Download a result through a signed, expiring link",
 )
@@ -91,9 +91,7 @@ def readyz(request: Request) -> Any:
     except Exception as exc:
         checks["database"] = f"unreachable: {type(exc).__name__}"
     try:
-        conn = runtime.dispatcher.app.connection_for_write()  # type: ignore[attr-defined]
-        conn.ensure_connection(max_retries=1)
-        conn.release()
+        runtime.dispatcher.ping()
         checks["broker"] = "ok"
     except Exception as exc:
         checks["broker"] = f"unreachable: {type(exc).__name__}"

@@ -59,3 +59,7 @@ class CeleryDispatcher:
 
     def send(self, task: str, row_id: str | int) -> None:
         self.app.send_task(task, args=[row_id], queue=ROUTES[task])
+
+    def ping(self) -> None:
+        with self.app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1)

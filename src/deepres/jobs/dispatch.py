@@ -27,3 +27,6 @@ class Dispatcher(Protocol):
     """Sends a task by name with one argument: the id of the row to work on."""
 
     def send(self, task: str, row_id: str | int) -> None: ...
+
+    def ping(self) -> None:
+        """Raise unless the broker can be reached."""

@@ -49,7 +49,8 @@ def two_date_catalog(scenes_catalog: Path, tmp_path_factory: pytest.TempPathFact
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
+def receiver(backend_env: dict[str, str]) -> Iterator[Receiver]:
+    """A webhook receiver of each configuration's own (so runs never see each other's hooks)."""
     r = Receiver()
     yield r
     r.close()

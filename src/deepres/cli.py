@@ -169,7 +169,9 @@ def clients_create(
     runtime = _migrated_runtime()
     with runtime.db.session() as s:
         client, token = create_client(s, runtime.keys, name, perms, hectares)
+        secret = runtime.keys.decrypt(client.webhook_secret_encrypted)
         typer.echo(f"client {client.id} ({name}) permissions: {','.join(perms)}")
+        typer.echo(f"webhook secret (Standard Webhooks signatures): {secret}")
     typer.echo(token)
 
 
@@ -202,24 +204,17 @@ def catalog_index(
     typer.echo(f"wrote {out} ({n} items); set DEEPRES_CATALOG_URL={out.resolve()}")
 
 
-def _mount_sr() -> None:
-    try:
-        from deepres.sr.cli import sr_app
-    except ImportError:
-        return
+def _mount_subcommands() -> None:
+    # Imported here, not at the top, so `deepres --help` stays fast; an import error is a bug
+    # and must fail loudly rather than make commands vanish.
+    from deepres.client.cli import register
+    from deepres.sr.cli import sr_app
+
     app.add_typer(sr_app, name="sr")
-
-
-def _mount_client() -> None:
-    try:
-        from deepres.client.cli import register
-    except ImportError:
-        return
     register(app)
 
 
-_mount_sr()
-_mount_client()
+_mount_subcommands()
 
 
 def main() -> None:

@@ -1,0 +1,193 @@
+"""`deepres dates | submit | status | download | cancel | split` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import rasterio
+from shapely.geometry import box, mapping, shape
+
+from deepres.aoi import geodesic_hectares
+from tests.harness import Service
+
+CLEAR = box(-11.765, 24.734, -11.752, 24.747)  # clear over 29RKH on 2020-02-19
+NORWAY = box(10.0, 60.0, 10.6, 60.3)
+JOB_ID = re.compile(r"^[0-9a-f-]{36}$", re.MULTILINE)
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory, scenes_catalog: Path) -> Iterator[Service]:
+    """`deepres serve` on the embedded default only: the CLI only talks HTTP to it."""
+    svc = Service(tmp_path_factory.mktemp("home"), {"DEEPRES_CATALOG_URL": str(scenes_catalog)})
+    svc.start("serve")
+    yield svc
+    svc.stop()
+
+
+@pytest.fixture(scope="module")
+def token(service: Service) -> str:
+    return service.create_client("cli")
+
+
+def deepres(
+    *args: str, service: Service | None = None, token: str = ""
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEEPRES_")}
+    env["COLUMNS"] = "250"  # rich wraps usage panels at the terminal width
+    if service is not None:
+        env |= {"DEEPRES_API_URL": service.url, "DEEPRES_CLIENT_TOKEN": token}
+    return subprocess.run(
+        [sys.executable, "-m", "deepres", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def write_geojson(path: Path, obj: object) -> Path:
+    path.write_text(json.dumps(obj))
+    return path
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_submit_waits_and_downloads_then_status_and_download_again(
+    service: Service, token: str, tmp_path: Path
+) -> None:
+    aoi = write_geojson(
+        tmp_path / "f.geojson", {"type": "Feature", "properties": {}, "geometry": mapping(CLEAR)}
+    )
+    out = tmp_path / "out"
+    done = deepres(
+        "submit",
+        "--aoi",
+        str(aoi),
+        "--dates",
+        "2020-02-19",
+        "--out",
+        str(out),
+        "--wait",
+        "--poll",
+        "0.5",
+        service=service,
+        token=token,
+    )
+    assert done.returncode == 0, done.stderr
+    (job_id,) = JOB_ID.findall(done.stdout)
+    assert str(out / "2020-02-19_MS.tif") in done.stdout
+    with rasterio.open(out / "2020-02-19_MS.tif") as ds:
+        assert ds.count == 10 and ds.crs.to_epsg() == 32629
+
+    shown = deepres("status", job_id, service=service, token=token)
+    assert shown.returncode == 0, shown.stderr
+    assert "2020-02-19" in shown.stdout and "PROCESSED" in shown.stdout
+    assert f"job {job_id}: done, 1/1 dates" in shown.stdout
+
+    again = deepres(
+        "download", job_id, "--out", str(tmp_path / "again"), service=service, token=token
+    )
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "again" / "2020-02-19_MS.tif").stat().st_size == (
+        out / "2020-02-19_MS.tif"
+    ).stat().st_size
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_dates_prints_the_clear_date_in_a_table(
+    service: Service, token: str, tmp_path: Path
+) -> None:
+    aoi = write_geojson(tmp_path / "f.geojson", mapping(CLEAR))
+    done = deepres(
+        "dates",
+        "--aoi",
+        str(aoi),
+        "--start",
+        "2020-02-01",
+        "--end",
+        "2020-03-01",
+        "--cloud",
+        "20",
+        service=service,
+        token=token,
+    )
+    assert done.returncode == 0, done.stderr
+    (row,) = [line for line in done.stdout.splitlines() if "2020-02-19" in line]
+    assert "29RKH" in row and "S2A_29RKH_20200219" in row
+    assert "1 date with at most 20 % cloud" in done.stdout and " ha" in done.stdout
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_several_pieces_make_several_jobs_and_a_cancel(
+    service: Service, token: str, tmp_path: Path
+) -> None:
+    west, east = box(-11.765, 24.734, -11.758, 24.747), box(-11.758, 24.734, -11.752, 24.747)
+    pieces = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "properties": {"index": i}, "geometry": mapping(g)}
+            for i, g in enumerate((west, east), start=1)
+        ],
+    }
+    aoi = write_geojson(tmp_path / "pieces.geojson", pieces)
+    future = "2099-01-01"
+    done = deepres("submit", "--aoi", str(aoi), "--end", future, service=service, token=token)
+    assert done.returncode == 0, done.stderr
+    ids = JOB_ID.findall(done.stdout)
+    assert len(set(ids)) == 2
+    assert "piece 1: job" in done.stderr and "piece 2: job" in done.stderr
+    for job_id in ids:
+        cancelled = deepres("cancel", job_id, service=service, token=token)
+        assert cancelled.returncode == 0 and f"cancelled {job_id}" in cancelled.stdout
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_api_errors_are_one_clear_line_and_exit_1(service: Service, tmp_path: Path) -> None:
+    done = deepres("status", "some-job", service=service, token="not-a-token")
+    assert done.returncode == 1
+    assert "error: Unauthorized. Invalid client token." in done.stderr
+    assert "Traceback" not in done.stderr
+
+    token = service.create_client("cli-errors")
+    missing = deepres("cancel", "no-such-job", service=service, token=token)
+    assert missing.returncode == 1 and "No job 'no-such-job'" in missing.stderr
+
+
+def test_split_prints_pieces_within_the_limits(tmp_path: Path) -> None:
+    aoi = write_geojson(
+        tmp_path / "big.geojson", {"type": "Feature", "properties": {}, "geometry": mapping(NORWAY)}
+    )
+    done = deepres("split", str(aoi), "--max-hectares", "25000", "--min-hectares", "3")
+    assert done.returncode == 0, done.stderr
+    collection = json.loads(done.stdout)
+    assert collection["type"] == "FeatureCollection"
+    features = collection["features"]
+    assert [f["properties"]["index"] for f in features] == list(range(1, len(features) + 1))
+    total = 0.0
+    for feature in features:
+        area = geodesic_hectares(shape(feature["geometry"]))
+        assert 3 <= area <= 25_000
+        assert feature["properties"]["area_hectares"] == pytest.approx(area, abs=1e-3)
+        total += area
+    assert total == pytest.approx(geodesic_hectares(NORWAY), rel=1e-3)
+
+
+def test_usage_errors_exit_2_without_a_traceback(tmp_path: Path) -> None:
+    missing = deepres("split", str(tmp_path / "nope.geojson"))
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+    no_token = deepres("status", "job")
+    assert no_token.returncode == 2 and "DEEPRES_CLIENT_TOKEN" in no_token.stderr
+    aoi = write_geojson(tmp_path / "f.geojson", mapping(CLEAR))
+    no_dates = deepres("submit", "--aoi", str(aoi), "--token", "t")
+    assert no_dates.returncode == 2 and "--dates" in no_dates.stderr
+    assert all("Traceback" not in p.stderr for p in (missing, no_token, no_dates))

@@ -25,11 +25,11 @@ services:
 
 ## Set up and run the whole test suite, lint and type checks included.
 test: $(STAMP) services
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench migrations
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench migrations
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy

@@ -141,6 +141,8 @@ class JobDate(Base):
     state: Mapped[str] = mapped_column(String(20), default=DateState.PENDING)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     storage_key: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The product's grid and the model that made it: what STAC items describe.
+    product: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     worker: Mapped[str | None] = mapped_column(String(200), nullable=True)

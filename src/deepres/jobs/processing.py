@@ -92,6 +92,18 @@ def process(runtime: Runtime, date_id: int) -> None:
             if _job_live(runtime, job.id) is None:
                 return  # cancelled while processing: store and announce nothing
             runtime.storage.put_file(out, key)
+            product = {
+                "epsg": info.epsg,
+                "bounds": list(info.bounds),
+                "width": info.width,
+                "height": info.height,
+                "resolution": info.resolution,
+                "bands": list(info.bands),
+                "model": model.name,
+                "model_version": model.version,
+                "scale": job.scale,
+                "scene_id": row.item_id,
+            }
     except DeepresError as exc:
         _retry_or_fail(runtime, date_id, row.attempts, exc.message)
         return
@@ -99,10 +111,12 @@ def process(runtime: Runtime, date_id: int) -> None:
         log.exception("job date %s failed", date_id)
         _retry_or_fail(runtime, date_id, row.attempts, f"internal error: {type(exc).__name__}")
         return
-    _done(runtime, date_id, key, time.monotonic() - started)
+    _done(runtime, date_id, key, product, time.monotonic() - started)
 
 
-def _done(runtime: Runtime, date_id: int, key: str, seconds: float) -> None:
+def _done(
+    runtime: Runtime, date_id: int, key: str, product: dict[str, Any], seconds: float
+) -> None:
     with runtime.db.session() as s:
         row = s.get(JobDate, date_id)
         job = s.get(Job, row.job_id) if row else None
@@ -110,6 +124,7 @@ def _done(runtime: Runtime, date_id: int, key: str, seconds: float) -> None:
             return
         row.state = DateState.PROCESSED
         row.storage_key = key
+        row.product = product
         row.lease_until = None
         row.error = None
         row.processing_seconds = seconds

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 
 import schemathesis
@@ -21,6 +23,7 @@ from tests.test_jobs_runtime import Recorder
 def _app() -> tuple[FastAPI, dict[str, str]]:
     """The real app over a fresh database; tasks are recorded rather than queued."""
     home = tempfile.mkdtemp(prefix="deepres-fuzz-")
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
     conf = Settings(home=home, rate_limit_per_minute=0, webhook_allow_private=False)
     upgrade(conf.effective_database_url)
     runtime = Runtime(conf, dispatcher=Recorder())

@@ -61,12 +61,37 @@ def api(
 
     _logging()
     settings = Settings()
+    _warn_if_catalog_unreachable(settings)
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,
         port=port or settings.port,
         log_level="info",
         proxy_headers=False,
+    )
+
+
+def _warn_if_catalog_unreachable(settings: Settings) -> None:
+    """Say plainly at start-up when the configured STAC catalog cannot be reached."""
+    import httpx
+
+    url = settings.catalog_url
+    if url.startswith(("http://", "https://")):
+        try:
+            httpx.get(url, timeout=5).raise_for_status()
+            return
+        except httpx.HTTPError as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+    elif Path(url.removeprefix("file://")).is_file():
+        return
+    else:
+        problem = "no such file"
+    logging.getLogger("deepres").warning(
+        "The catalog %s cannot be reached (%s). Searches will fail until it can. To work on "
+        "local scenes: deepres catalog index DIR -o catalog.json, then set "
+        "DEEPRES_CATALOG_URL to that file (see the README).",
+        url,
+        problem,
     )
 
 

@@ -139,8 +139,11 @@ def retrieve(
         if pipe.state == PipelineState.FAILED:
             raise PipelineFailed(f"The pipeline failed: {pipe.error}")
         if pipe.state != PipelineState.RESOLVED or pipe.result is None:
+            retrying = (
+                f" The last attempt failed and will be retried: {pipe.error}" if pipe.error else ""
+            )
             raise PipelineNotResolved(
-                f"The pipeline is {pipe.state}; check again in {pipelines.NEXT_TRY_S} s."
+                f"The pipeline is {pipe.state}; check again in {pipelines.NEXT_TRY_S} s.{retrying}"
             )
         return envelope.ok(pipe.result, status="SUCCESS")
 

@@ -91,7 +91,7 @@ def run(runtime: Runtime, pipeline_id: str) -> None:
     except CatalogUnavailable as exc:
         if pipeline.attempts < MAX_ATTEMPTS:
             log.warning("pipeline %s: catalog unavailable, will retry: %s", pipeline_id, exc)
-            _retry_later(runtime, pipeline_id, pipeline.attempts)
+            _retry_later(runtime, pipeline_id, pipeline.attempts, exc.message)
             return
         _fail(runtime, pipeline, exc.message)
         return
@@ -113,13 +113,13 @@ def run(runtime: Runtime, pipeline_id: str) -> None:
         outbox.dispatch(runtime, delivery)
 
 
-def _retry_later(runtime: Runtime, pipeline_id: str, attempts: int) -> None:
+def _retry_later(runtime: Runtime, pipeline_id: str, attempts: int, error: str) -> None:
     # Back to PROCESSING with a short lease: the scheduler re-dispatches it when that runs out.
     with runtime.db.session() as s:
         s.execute(
             update(Pipeline)
             .where(Pipeline.id == pipeline_id)
-            .values(lease_until=utcnow() + dt.timedelta(seconds=30 * attempts))
+            .values(lease_until=utcnow() + dt.timedelta(seconds=30 * attempts), error=error)
         )
 
 

@@ -133,9 +133,13 @@ def is_running(s: Session, job: Job) -> bool:
 
 def public_status(s: Session, job: Job) -> str | None:
     """The spec's job `status`: ACTIVE, CANCELLED, or None once everything is done."""
+    return _public_status(job, is_running(s, job))
+
+
+def _public_status(job: Job, running: bool) -> str | None:
     if job.state == JobState.CANCELLED:
         return "CANCELLED"
-    return "ACTIVE" if is_running(s, job) else None
+    return "ACTIVE" if running else None
 
 
 def status(runtime: Runtime, s: Session, job: Job) -> dict[str, Any]:
@@ -145,7 +149,10 @@ def status(runtime: Runtime, s: Session, job: Job) -> dict[str, Any]:
     ).all()
     dates = [_date_entry(runtime, row) for row in rows]
     data: dict[str, Any] = {"job_id": job.id, "dates": dates}
-    state = public_status(s, job)
+    # Judged from the rows just read, so the answer never contradicts itself (a second query
+    # could see a date finish that the first still showed in progress).
+    open_rows = any(row.state in OPEN_DATE_STATES for row in rows)
+    state = _public_status(job, job.state in (JobState.NEW, JobState.ACTIVE) or open_rows)
     if state is not None:
         data["status"] = state
     if job.state == JobState.FAILED and job.error:

@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: serve test lint services setup
+.PHONY: serve test lint services setup browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,8 +23,12 @@ serve: $(STAMP)
 services:
 	bash scripts/services.sh
 
+## Install Debian's chromium for the console test when it is missing.
+browser:
+	bash scripts/browser.sh
+
 ## Set up and run the whole test suite, lint and type checks included.
-test: $(STAMP) services
+test: $(STAMP) services browser
 	$(BIN)/ruff check src tests bench migrations
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q

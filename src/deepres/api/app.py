@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from deepres import __version__
-from deepres.api import routes_dates, routes_jobs, routes_misc, routes_webhooks
+from deepres.api import routes_dates, routes_jobs, routes_misc, routes_results, routes_webhooks
 from deepres.api.errors import add_exception_handlers
 from deepres.api.middleware import RequestContext
 from deepres.api.ratelimit import RateLimiter
@@ -32,4 +32,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(routes_dates.router)
     app.include_router(routes_jobs.router)
     app.include_router(routes_webhooks.router)
+    app.include_router(routes_results.router)
     return app

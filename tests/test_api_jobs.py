@@ -81,7 +81,7 @@ def test_one_date_job_gives_a_clipped_utm_cog_announced_by_a_signed_webhook(
         assert ds.res[0] == pytest.approx(src.res[0] / 4)  # finer than its input
         assert ds.count == 10 and ds.dtypes[0] == "uint16" and ds.nodata == 0
         assert ds.descriptions[:4] == ("B02", "B03", "B04", "B08")
-        assert ds.tags()["DEEPRES_MODEL"] == "bicubic"
+        assert ds.tags()["DEEPRES_MODEL"] == "deepres-s2sr"  # the trained default
         red = ds.read(3)
         # Clipped to the AOI: the triangle's far corner (north-east of the hypotenuse) is empty.
         to_utm = Transformer.from_crs(4326, 32629, always_xy=True)

@@ -22,6 +22,8 @@ pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 BBOX = {"x_min": -11.75, "y_min": 24.60, "x_max": -11.61, "y_max": 24.74}
 FEB = {"start_date": "2020-02-01T00:00:00", "end_date": "2020-03-01T00:00:00"}
 CRASH_ENV = {
+    # Scale 8 makes each date slow enough to be killed mid-way; only the bicubic baseline has it.
+    "DEEPRES_DEFAULT_MODEL": "bicubic",
     "DEEPRES_TASK_LEASE_SECONDS": "3",
     "DEEPRES_OUTPUT_SCALE": "8",
     "DEEPRES_TILE_SIZE_PX": "64",

@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     worker_concurrency: int = 2
     catalog_max_workers: int = 8
 
-    default_model: str = "bicubic"
+    default_model: str = "deepres-s2sr"
     output_scale: int = 4
     tile_size_px: int = 512
     onnx_threads: int = 0
@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     @property
     def effective_storage_url(self) -> str:
         return self.storage_url or (self.resolved_home / "results").as_uri()
+
+    @property
+    def models_dir(self) -> Path:
+        """Where `deepres sr register` keeps user models (beside the shipped ones)."""
+        return self.home / "models"
 
     @property
     def retry_delays(self) -> list[float]:

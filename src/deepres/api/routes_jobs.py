@@ -14,7 +14,6 @@ from deepres.auth.clients import Principal
 from deepres.jobs import envelope, service
 from deepres.jobs.db import utcnow
 from deepres.jobs.requests import parse_job_request
-from deepres.sr import get_model
 from deepres.webhooks.ssrf import validate_callback_url
 
 router = APIRouter()
@@ -37,7 +36,7 @@ def create_job(
     body = payload.model_dump(mode="json", exclude_unset=True)
     req = parse_job_request(body, today=utcnow().date(), max_vertices=runtime.settings.max_vertices)
     check_area(req.aoi, runtime.settings.min_hectares, runtime.settings.max_hectares)
-    model = get_model(req.model or runtime.settings.default_model)
+    model = runtime.model(req.model)
     scale = req.scale or runtime.settings.output_scale
     if scale not in model.scales:
         from deepres.errors import InvalidInput

@@ -21,13 +21,20 @@ from deepres.jobs.db import utcnow
 from deepres.jobs.models import DateState, Job, JobDate, JobState
 from deepres.jobs.runtime import Runtime
 from deepres.raster import process_scene
-from deepres.sr import get_model
+from deepres.sr.base import SRModel
 from deepres.webhooks import outbox
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
+DEFAULT_HALO_PX = 16
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def halo_for(model: SRModel) -> int:
+    """Overlap read around each tile: at least the model's context, so tiles join seamlessly."""
+    margin = int(getattr(model, "margin", 0))
+    return max(DEFAULT_HALO_PX, margin + margin % 2)
 
 
 def storage_key(job_id: str, mgrs: str, day: dt.date) -> str:
@@ -76,7 +83,7 @@ def process(runtime: Runtime, date_id: int) -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="deepres-") as tmp:
             out = Path(tmp) / key.rsplit("/", 1)[-1]
-            model = get_model(job.model)
+            model = runtime.model(job.model)
             info = process_scene(
                 Scene.from_dict(row.scene),
                 shape(job.aoi),
@@ -84,6 +91,7 @@ def process(runtime: Runtime, date_id: int) -> None:
                 job.scale,
                 out,
                 tile_px=runtime.settings.tile_size_px,
+                halo_px=halo_for(model),
                 tags={"DEEPRES_JOB_ID": job.id, "DEEPRES_DATE": row.date.isoformat()},
             )
             if info is None:

@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 if TYPE_CHECKING:
     from deepres.catalog.search import Catalog
     from deepres.jobs.dispatch import Dispatcher
+    from deepres.sr.base import SRModel
     from deepres.storage.base import Storage
 
 
@@ -24,6 +25,7 @@ class Runtime:
     def __init__(self, settings: Settings, dispatcher: Dispatcher | None = None) -> None:
         self.settings = settings
         self._dispatcher = dispatcher
+        self._models: dict[str, SRModel] = {}
 
     @cached_property
     def db(self) -> Database:
@@ -50,6 +52,17 @@ class Runtime:
         from deepres.catalog.search import open_catalog
 
         return open_catalog(self.settings.catalog_url, collection=self.settings.catalog_collection)
+
+    def model(self, name: str | None) -> SRModel:
+        """A super-resolution model by name (the default when None), loaded once per process."""
+        from deepres.sr import get_model
+
+        key = name or self.settings.default_model
+        if key not in self._models:
+            self._models[key] = get_model(
+                key, registry_dir=self.settings.models_dir, threads=self.settings.onnx_threads
+            )
+        return self._models[key]
 
     def send(self, task: str, row_id: str | int) -> bool:
         """Queue a task; a broker outage only delays it, since the row's lease brings it back."""

@@ -1,0 +1,208 @@
+"""`deepres sr ...`: upscale a scene directory, evaluate, train, list and register models.
+
+The commands only parse, call the library, print and return; the lead mounts `sr_app` as
+`deepres sr`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from deepres.errors import DeepresError
+
+sr_app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Super-resolve Sentinel-2 bands; evaluate, train and manage models.",
+)
+
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model", "-m", help="Model name (default: deepres-s2sr; 'bicubic' is the baseline)."
+    ),
+]
+RegistryOpt = Annotated[
+    Path | None,
+    typer.Option("--registry", help="User model registry folder (default: $DEEPRES_HOME/models)."),
+]
+
+
+def _registry(registry: Path | None) -> Path:
+    """The user registry: the option, else the folder the service itself reads models from."""
+    from deepres.settings import Settings
+
+    return registry or Settings().models_dir
+
+
+ThreadsOpt = Annotated[int, typer.Option("--threads", help="ONNX Runtime threads (0: auto).")]
+ScaleOpt = Annotated[int, typer.Option("--scale", "-s", help="Output pixel = 10 m / scale.")]
+
+
+def _fail(exc: DeepresError) -> typer.Exit:
+    typer.echo(f"error: {exc.message}", err=True)
+    return typer.Exit(2)
+
+
+@sr_app.command()
+def upscale(
+    scene_dir: Path,
+    out: Path,
+    scale: ScaleOpt = 4,
+    model: ModelOpt = None,
+    registry: RegistryOpt = None,
+    threads: ThreadsOpt = 0,
+    offset_dn: Annotated[float, typer.Option(help="DN to subtract (L2A offset still in).")] = 0.0,
+    dtype: Annotated[str, typer.Option(help="uint16 (rounded DN) or float32.")] = "uint16",
+) -> None:
+    """Write all ten bands of SCENE_DIR (B02.tif ... B12.tif) at 10 m / SCALE to OUT."""
+    from deepres.sr import get_model
+    from deepres.sr.scene_dir import read_scene_dir, upscale_scene
+
+    if dtype not in ("uint16", "float32"):
+        raise typer.BadParameter("dtype must be uint16 or float32")
+    try:
+        sr = get_model(model, registry_dir=_registry(registry), threads=threads)
+        bands = read_scene_dir(scene_dir, offset_dn=offset_dn)
+        rows, cols = upscale_scene(sr, bands, out, scale, dtype=dtype)
+    except DeepresError as exc:
+        raise _fail(exc) from exc
+    typer.echo(
+        json.dumps({"out": str(out), "model": sr.name, "scale": scale, "rows": rows, "cols": cols})
+    )
+
+
+@sr_app.command()
+def evaluate(
+    scene_dir: Path,
+    scale: ScaleOpt = 4,
+    model: ModelOpt = None,
+    registry: RegistryOpt = None,
+    threads: ThreadsOpt = 0,
+    offset_dn: Annotated[float, typer.Option(help="DN to subtract (L2A offset still in).")] = 0.0,
+) -> None:
+    """Print Wald's-protocol metrics (PSNR, SRE, SAM, ERGAS, consistency) vs bicubic as JSON."""
+    from deepres.sr import get_model
+    from deepres.sr.evaluate import evaluate as run_evaluation
+    from deepres.sr.scene_dir import read_scene_dir
+
+    try:
+        sr = get_model(model, registry_dir=_registry(registry), threads=threads)
+        bands = read_scene_dir(scene_dir, offset_dn=offset_dn)
+        report = run_evaluation(sr, bands.b10, bands.b20, scale)
+    except DeepresError as exc:
+        raise _fail(exc) from exc
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    typer.echo(json.dumps({"scene": str(scene_dir), "scale": scale, **report}, indent=2))
+
+
+@sr_app.command()
+def train(
+    data_dir: Annotated[Path, typer.Option("--data", help="Folder of sr-train .npz stacks.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Checkpoints and the exported model.")],
+    name: Annotated[str, typer.Option(help="Name of the exported model.")] = "deepres-s2sr",
+    version: Annotated[str, typer.Option(help="Version written into the model card.")] = "1",
+    steps: Annotated[int, typer.Option(help="Optimiser steps.")] = 8000,
+    minutes: Annotated[float | None, typer.Option(help="Stop after this wall time.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for crops, augmentation and weights.")] = 0,
+    threads: Annotated[int, typer.Option(help="Torch threads.")] = 1,
+    val_every: Annotated[int, typer.Option(help="Validate every N steps.")] = 500,
+    check_scene: Annotated[
+        list[Path] | None, typer.Option(help="Unseen scene folder to report on (repeatable).")
+    ] = None,
+) -> None:
+    """Train deepres-s2sr with Wald's protocol, export ONNX + model card into OUT."""
+    try:
+        from deepres.sr.export import export_checkpoint
+        from deepres.sr.training import TrainConfig
+        from deepres.sr.training import train as run_training
+    except ImportError as exc:
+        typer.echo(
+            f"error: training needs the 'train' extra ({exc.name} is missing): "
+            "pip install 'deepres[train]'",
+            err=True,
+        )
+        raise typer.Exit(2) from exc
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    config = TrainConfig(
+        data_dir,
+        out_dir,
+        steps=steps,
+        max_minutes=minutes,
+        seed=seed,
+        threads=threads,
+        val_every=val_every,
+    )
+    run_training(config)
+    card = export_checkpoint(
+        out_dir / "best.pt",
+        out_dir / f"{name}.onnx",
+        name=name,
+        version=version,
+        data_dir=data_dir,
+        threads=threads,
+        check_scenes=tuple(check_scene or ()),
+    )
+    typer.echo(
+        json.dumps(
+            {
+                "onnx": str(out_dir / f"{name}.onnx"),
+                "validation": card.validation_metrics["mean_over_blocks"],
+            }
+        )
+    )
+
+
+@sr_app.command()
+def models(registry: RegistryOpt = None) -> None:
+    """List the models deepres can run, as JSON lines."""
+    from deepres.sr import list_models
+
+    typer.echo(
+        json.dumps(
+            {
+                "name": "bicubic",
+                "version": "1",
+                "scales": [1, 2, 4, 8],
+                "builtin": True,
+                "baseline": True,
+            }
+        )
+    )
+    for entry in list_models(_registry(registry)):
+        c = entry.card
+        typer.echo(
+            json.dumps(
+                {
+                    "name": c.name,
+                    "version": c.version,
+                    "scales": c.scales,
+                    "tasks": c.tasks,
+                    "builtin": entry.builtin,
+                    "parameters": c.parameter_count,
+                    "onnx": str(entry.onnx_path),
+                }
+            )
+        )
+
+
+@sr_app.command()
+def register(
+    onnx_path: Path,
+    card_path: Path,
+    registry: RegistryOpt = None,
+) -> None:
+    """Check ONNX_PATH against CARD_PATH and add it to the user registry."""
+    from deepres.sr import register_model
+
+    try:
+        entry = register_model(onnx_path, card_path, _registry(registry))
+    except DeepresError as exc:
+        raise _fail(exc) from exc
+    typer.echo(json.dumps({"registered": entry.name, "onnx": str(entry.onnx_path)}))

@@ -1,0 +1,109 @@
+"""A few real training steps on a small crop, ONNX export, and registration of the result.
+
+This is the CI-sized version of `deepres sr train`; the shipped weights come from the same code
+with more steps (see the model card).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deepres.errors import InvalidInput, ModelNotFound
+from deepres.sr import get_model, list_models, register_model
+from deepres.sr.card import ModelCard
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnx")
+
+from deepres.sr.export import export_checkpoint  # noqa: E402  (needs torch)
+from deepres.sr.network import set_correction_steps  # noqa: E402
+from deepres.sr.training import TorchSR, TrainConfig, load_checkpoint, train  # noqa: E402
+
+PATCH = "bigearthnet_S2A_MSIL2A_20170617T113321_36_85"
+
+
+@pytest.fixture(scope="module")
+def exported(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("train")
+    config = TrainConfig(
+        shared_data / "sr-train",
+        out,
+        steps=3,
+        batch=2,
+        crop=32,
+        width=8,
+        depth=3,
+        fusion_width=8,
+        fusion_depth=3,
+        val_every=3,
+        files=[PATCH],
+    )
+    summary = train(config)
+    assert summary["steps"] == 3
+    assert (out / "best.pt").is_file()
+    export_checkpoint(
+        out / "best.pt",
+        out / "tiny-test.onnx",
+        name="tiny-test",
+        version="0.0.1",
+        data_dir=shared_data / "sr-train",
+        threads=1,
+    )
+    return out / "tiny-test.onnx"
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_training_exports_a_model_that_matches_torch(exported: Path, shared_data: Path) -> None:
+    card = ModelCard.load(exported.with_suffix(".json"))
+    assert card.scales == [1, 2, 4]
+    assert card.parameter_count > 0
+    assert set(card.validation_metrics["mean_over_blocks"]) == {"fusion", "x2", "x4"}
+    net, mean, std, _ = load_checkpoint(exported.parent / "best.pt")
+    set_correction_steps(net, card.degradation["correction_steps"])
+    from deepres.sr.onnx_model import OnnxSRModel
+
+    onnx_model = OnnxSRModel(exported, card, threads=1)
+    z = np.load(shared_data / "sr-train" / f"{PATCH}.npz")
+    b10 = np.stack([z[b] for b in ("B02", "B03", "B04", "B08")])[:, :64, :64]
+    b20 = np.stack([z[b] for b in ("B05", "B06", "B07", "B8A", "B11", "B12")])[:, :32, :32]
+    for scale in (1, 2, 4):
+        ours = onnx_model.upscale(b10, b20, scale)
+        ref = TorchSR(net, mean, std).upscale(b10, b20, scale)
+        assert ours.shape == (10, 64 * scale, 64 * scale)
+        assert np.abs(ours - ref).max() < 0.05  # DN; float32 rounding only
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_register_the_exported_model(exported: Path, tmp_path: Path) -> None:
+    registry = tmp_path / "registry"
+    entry = register_model(exported, exported.with_suffix(".json"), registry)
+    assert entry.onnx_path == registry / "tiny-test.onnx"
+    assert "tiny-test" in [e.name for e in list_models(registry)]
+    assert "tiny-test" not in [e.name for e in list_models()]
+    model = get_model("tiny-test", registry_dir=registry, threads=1)
+    b10, b20 = np.full((4, 16, 16), 800, np.float32), np.full((6, 8, 8), 1500, np.float32)
+    out = model.upscale(b10, b20, 4)
+    assert out.shape == (10, 64, 64)
+    np.testing.assert_allclose(out[:4].mean(), 800, rtol=0.02)
+    with pytest.raises(InvalidInput, match="already registered"):
+        register_model(exported, exported.with_suffix(".json"), registry)
+    with pytest.raises(ModelNotFound, match="tiny-test"):
+        get_model("tiny-test")  # not in the package registry
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_register_refuses_a_card_that_does_not_match(exported: Path, tmp_path: Path) -> None:
+    card = json.loads(exported.with_suffix(".json").read_text())
+    card["onnx_sha256"] = "0" * 64
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(card))
+    with pytest.raises(InvalidInput, match="SHA-256"):
+        register_model(exported, bad, tmp_path / "registry")
+    assert not (tmp_path / "registry").exists()

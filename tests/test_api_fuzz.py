@@ -5,11 +5,15 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
+from typing import Any
 
+import pytest
 import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from deepres.api.app import create_app
@@ -40,22 +44,36 @@ CALLS: list[str] = []
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 
-@schema.parametrize()
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
-def test_no_server_error_and_every_answer_is_documented(case: schemathesis.Case) -> None:
-    # positive_data_acceptance wants every schema-valid request accepted; deepres rightly refuses
-    # some with a documented 4xx (an AOI that is missing or invalid, a cursor it never issued):
-    # rules no JSON schema can state. Every other check runs.
-    response = case.call_and_validate(headers=AUTH, excluded_checks=[positive_data_acceptance])
-    CALLS.append(f"{case.operation.label} -> {response.status_code}")
+# One pytest item per operation, with its label as id: schemathesis' own parametrize gives its
+# items one shared node id, which pytest-xdist collapses into a single test.
+OPERATIONS = [result.ok() for result in schema.get_all_operations()]
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=[op.label for op in OPERATIONS])
+def test_no_server_error_and_every_answer_is_documented(operation: Any) -> None:
+    valid_and_invalid = st.one_of(
+        operation.as_strategy(GenerationMode.POSITIVE),
+        operation.as_strategy(GenerationMode.NEGATIVE),
+    )
+
+    @given(case=valid_and_invalid)
+    @settings(
+        max_examples=60,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    def fuzz(case: schemathesis.Case) -> None:
+        # positive_data_acceptance wants every schema-valid request accepted; deepres rightly
+        # refuses some with a documented 4xx (an AOI that is missing or invalid, a cursor it
+        # never issued): rules no JSON schema can state. Every other check runs.
+        response = case.call_and_validate(headers=AUTH, excluded_checks=[positive_data_acceptance])
+        CALLS.append(f"{case.operation.label} -> {response.status_code}")
+
+    fuzz()
 
 
 def test_the_fuzzing_really_ran() -> None:
     """Runs after the fuzz cases (same file, same worker): they must have sent real requests."""
     operations = {c.split(" -> ")[0] for c in CALLS}
     print(f"schemathesis: {len(CALLS)} requests over {len(operations)} operations")
-    assert len(operations) >= 15 and len(CALLS) >= 300
+    assert operations == {op.label for op in OPERATIONS} and len(CALLS) >= 20 * len(operations)

@@ -88,6 +88,18 @@ def test_every_endpoint_answers_404_for_another_clients_ids(api: Api) -> None:
             ("POST", "/deep-resolution/available_dates/retrieve", {"pipelineId": pipeline_id}),
         ],
         "/deep-resolution/webhooks": [("GET", f"/deep-resolution/webhooks?job_id={job_id}", None)],
+        "/deep-resolution/jobs/{job_id}/stac": [
+            ("GET", f"/deep-resolution/jobs/{job_id}/stac", None)
+        ],
+        "/deep-resolution/jobs/{job_id}/stac/items": [
+            ("GET", f"/deep-resolution/jobs/{job_id}/stac/items", None)
+        ],
+        "/deep-resolution/jobs/{job_id}/stac/items/{item_id}": [
+            ("GET", f"/deep-resolution/jobs/{job_id}/stac/items/{job_id}-29RKH-2020-02-19", None)
+        ],
+        "/deep-resolution/jobs/{job_id}/quicklook/{date}.png": [
+            ("GET", f"/deep-resolution/jobs/{job_id}/quicklook/2020-02-19.png?kind=result", None)
+        ],
         "/deep-resolution/webhooks/{webhook_id}/redeliver": [
             ("POST", f"/deep-resolution/webhooks/{webhook_id}/redeliver", None)
         ],

@@ -31,6 +31,7 @@ from affine import Affine
 from pyproj import Transformer
 
 from deepres.catalog.scene import BANDS_10M, BANDS_20M, OUTPUT_BANDS, Scene
+from deepres.jobs.processing import halo_for
 from deepres.raster import process_scene, validate_cog
 from deepres.sr import get_model
 from deepres.sr.base import FloatArray
@@ -98,13 +99,15 @@ def aoi_wgs84() -> object:
     return shapely.transform(utm, lambda c: np.column_stack(to_wgs.transform(c[:, 0], c[:, 1])))
 
 
-def run_part(part: str, folder: Path, tile_px: int) -> dict[str, float]:
+def run_part(part: str, folder: Path, tile_px: int, model_name: str) -> dict[str, float]:
     """Runs one part in this process; its time and this process's peak RSS."""
     scene = scene_in(folder)
-    model = get_model("bicubic") if part == "sr" else Replicate()
+    model = get_model(model_name) if part == "sr" else Replicate()
     out = folder / f"{part}.tif"
     start = time.perf_counter()
-    info = process_scene(scene, aoi_wgs84(), model, 4, out, tile_px=tile_px)
+    info = process_scene(
+        scene, aoi_wgs84(), model, 4, out, tile_px=tile_px, halo_px=halo_for(model)
+    )
     seconds = time.perf_counter() - start
     assert info is not None and validate_cog(out) == []
     return {
@@ -119,11 +122,12 @@ def run_part(part: str, folder: Path, tile_px: int) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tile-px", type=int, default=512)
+    parser.add_argument("--model", default="bicubic", help="bicubic (the goal's) or deepres-s2sr")
     parser.add_argument("--part", choices=["sr", "read_write"], help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.part:  # child process: one part, one JSON line
-        print(json.dumps(run_part(args.part, args.folder, args.tile_px)))
+        print(json.dumps(run_part(args.part, args.folder, args.tile_px, args.model)))
         return 0
     with tempfile.TemporaryDirectory(prefix="deepres-bench-") as tmp:
         folder = Path(tmp)
@@ -139,6 +143,8 @@ def main() -> int:
                 tmp,
                 "--tile-px",
                 str(args.tile_px),
+                "--model",
+                args.model,
             ]
             done = subprocess.run(cmd, check=True, capture_output=True, text=True)
             results[part] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -148,7 +154,7 @@ def main() -> int:
     report = {
         "aoi_ha": 25_000,
         "scale": 4,
-        "model": "bicubic",
+        "model": args.model,
         "tile_px": args.tile_px,
         "total_s": sr["seconds"],
         "read_write_s": rw["seconds"],

@@ -48,6 +48,42 @@ def test_a_receiver_failing_three_times_still_gets_one_signed_message_with_one_i
         flaky.close()
 
 
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_a_file_webhook_failing_three_times_keeps_one_id_across_every_attempt(
+    service: Service,
+) -> None:
+    flaky = Receiver(fail_first=3)
+    try:
+        token = service.create_client("flaky-files")
+        r = httpx.post(
+            f"{service.url}/deep-resolution",
+            json={
+                "client_token": token,
+                "bbox": BBOX,
+                "cloud_cover": 20,
+                "dates": ["2020-02-19"],
+                "callback_url": flaky.url("/files"),
+            },
+        )
+        job_id = r.json()["data"]["job_id"]
+        (hook,) = flaky.wait_for(1, "/files", timeout=90)
+        assert hook.json["data"]["filename"] == "2020-02-19_MS.tif"
+        assert is_valid_signature(hook.headers["X-Digifarm-Signature"], hook.json, token)
+        ids = {h.headers["webhook-id"] for h in flaky.tried}
+        assert len(flaky.tried) == 4 and ids == {hook.headers["webhook-id"]}
+        log = httpx.get(
+            f"{service.url}/deep-resolution/webhooks",
+            params={"job_id": job_id},
+            headers={"client_token": token},
+        ).json()["results"]
+        (entry,) = log
+        assert entry["state"] == "DELIVERED" and len(entry["log"]) == 4
+        assert [a["status_code"] for a in entry["log"]] == [500, 500, 500, 200]
+    finally:
+        flaky.close()
+
+
 @pytest.fixture
 def strict_client(tmp_path: Path) -> Iterator[tuple[TestClient, str]]:
     """The API in-process with the SSRF guard on (as in production), messages recorded."""

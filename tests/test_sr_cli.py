@@ -29,6 +29,7 @@ def test_upscale_writes_ten_georeferenced_bands(shared_data: Path, tmp_path: Pat
     assert json.loads(result.output)["model"] == DEFAULT_MODEL
     with rasterio.open(scene / "B04.tif") as src, rasterio.open(out) as dst:
         assert dst.count == 10 and dst.descriptions == BANDS
+        assert dst.tags()["DEEPRES_MODEL"] == DEFAULT_MODEL and dst.tags()["DEEPRES_SCALE"] == "4"
         assert dst.crs == src.crs
         assert (dst.width, dst.height) == (src.width * 4, src.height * 4)
         assert dst.transform.a == pytest.approx(src.transform.a / 4)

@@ -21,7 +21,7 @@ from deepres.jobs.db import utcnow
 from deepres.jobs.models import DateState, Job, JobDate, JobState
 from deepres.jobs.runtime import Runtime
 from deepres.raster import process_scene
-from deepres.sr.base import SRModel
+from deepres.sr.base import SRModel, context_px
 from deepres.webhooks import outbox
 
 log = logging.getLogger(__name__)
@@ -33,8 +33,7 @@ WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 def halo_for(model: SRModel) -> int:
     """Overlap read around each tile: at least the model's context, so tiles join seamlessly."""
-    margin = int(getattr(model, "margin", 0))
-    return max(DEFAULT_HALO_PX, margin + margin % 2)
+    return context_px(model, DEFAULT_HALO_PX)
 
 
 def storage_key(job_id: str, mgrs: str, day: dt.date) -> str:

@@ -14,7 +14,7 @@ from rasterio.windows import Window
 
 from deepres.catalog.scene import BANDS_10M, BANDS_20M, OUTPUT_BANDS
 from deepres.errors import InvalidInput, SceneReadError
-from deepres.sr.base import FloatArray, SRModel
+from deepres.sr.base import FloatArray, SRModel, context_px
 
 BLOCK_PX = 512  # 10 m pixels per side of one output block
 MIN_MARGIN_PX = 32
@@ -83,8 +83,7 @@ def upscale_scene(
     """
     if scale not in model.scales:
         raise InvalidInput(f"Model {model.name} supports scales {model.scales}, not {scale}.")
-    margin = max(MIN_MARGIN_PX, int(getattr(model, "margin", 0)))
-    margin += margin % 2
+    margin = context_px(model, MIN_MARGIN_PX)
     _, h, w = scene.b10.shape
     t = scene.transform
     profile = {
@@ -105,6 +104,9 @@ def upscale_scene(
     with rasterio.open(out_path, "w", **profile) as dst:
         for i, band in enumerate(OUTPUT_BANDS, start=1):
             dst.set_band_description(i, band)
+        dst.update_tags(
+            DEEPRES_MODEL=model.name, DEEPRES_MODEL_VERSION=model.version, DEEPRES_SCALE=str(scale)
+        )
         for y0, y1 in _blocks(h, block):
             for x0, x1 in _blocks(w, block):
                 ry0, rx0 = max(0, y0 - margin), max(0, x0 - margin)

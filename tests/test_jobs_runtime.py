@@ -17,45 +17,21 @@ from deepres.catalog.index import write_index
 from deepres.catalog.scene import OUTPUT_BANDS
 from deepres.jobs import planning, processing, scheduler, service
 from deepres.jobs.dispatch import TASK_DELIVER, TASK_PLAN_JOB, TASK_PROCESS_DATE
-from deepres.jobs.migrate import upgrade
-from deepres.jobs.models import DateState, Delivery, JobDate
+from deepres.jobs.models import DateState, Delivery, Job, JobDate, JobState
 from deepres.jobs.requests import parse_job_request
 from deepres.jobs.runtime import Runtime
-from deepres.settings import Settings
+from tests.inprocess import migrated_runtime, recorder
 
 pytestmark = pytest.mark.realdata
 
 CLEAR = box(-11.765, 24.734, -11.752, 24.747)
 
 
-class Recorder:
-    """A dispatcher that keeps the messages instead of queueing them, so tests drive the work."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str | int]] = []
-
-    def send(self, task: str, row_id: str | int) -> None:
-        self.sent.append((task, row_id))
-
-    def ping(self) -> None:
-        pass
-
-    def take(self, task: str) -> list[str | int]:
-        ids = [i for t, i in self.sent if t == task]
-        self.sent = [(t, i) for t, i in self.sent if t != task]
-        return ids
-
-
 @pytest.fixture
 def rt(tmp_path: Path, scenes_catalog: Path) -> Runtime:
-    settings = Settings(
-        home=tmp_path,
-        catalog_url=str(scenes_catalog),
-        webhook_allow_private=True,
-        task_lease_seconds=60,
+    return migrated_runtime(
+        tmp_path, catalog_url=str(scenes_catalog), webhook_allow_private=True, task_lease_seconds=60
     )
-    upgrade(settings.effective_database_url)
-    return Runtime(settings, dispatcher=Recorder())
 
 
 def _principal(rt: Runtime) -> Principal:
@@ -72,14 +48,9 @@ def _job(rt: Runtime, principal: Principal, **body: object) -> str:
     return job_id
 
 
-def _recorder(rt: Runtime) -> Recorder:
-    assert isinstance(rt.dispatcher, Recorder)
-    return rt.dispatcher
-
-
 def test_a_date_processed_twice_gives_one_file_and_one_announcement(rt: Runtime) -> None:
     job_id = _job(rt, _principal(rt), dates=["2020-02-19"])
-    rec = _recorder(rt)
+    rec = recorder(rt)
     (planned,) = rec.take(TASK_PLAN_JOB)
     planning.plan(rt, str(planned))
     (date_id,) = rec.take(TASK_PROCESS_DATE)
@@ -102,7 +73,7 @@ def test_a_date_processed_twice_gives_one_file_and_one_announcement(rt: Runtime)
 
 def test_expired_leases_are_dispatched_again_and_live_ones_are_not(rt: Runtime) -> None:
     _job(rt, _principal(rt), dates=["2020-02-19"])
-    rec = _recorder(rt)
+    rec = recorder(rt)
     planning.plan(rt, str(rec.take(TASK_PLAN_JOB)[0]))
     (date_id,) = rec.take(TASK_PROCESS_DATE)
     assert scheduler.tick(rt).dates == 0  # its lease is still running
@@ -129,7 +100,7 @@ def test_only_one_scheduler_holds_the_lock(rt: Runtime) -> None:
 def test_cancel_before_processing_produces_nothing(rt: Runtime) -> None:
     principal = _principal(rt)
     job_id = _job(rt, principal, dates=["2020-02-19"])
-    rec = _recorder(rt)
+    rec = recorder(rt)
     planning.plan(rt, str(rec.take(TASK_PLAN_JOB)[0]))
     (date_id,) = rec.take(TASK_PROCESS_DATE)
     service.cancel(rt, principal, job_id)
@@ -164,9 +135,7 @@ def test_aoi_across_two_utm_zones_gives_one_file_per_tile_in_its_own_crs(
     twin = _zone28_twin(shared_data, tmp_path)
     catalog = tmp_path / "catalog.json"
     write_index([shared_data / "scenes/S2A_29RKH_20200219_L2A", twin], catalog)
-    settings = Settings(home=tmp_path / "home", catalog_url=str(catalog), task_lease_seconds=60)
-    upgrade(settings.effective_database_url)
-    rt = Runtime(settings, dispatcher=Recorder())
+    rt = migrated_runtime(tmp_path / "home", catalog_url=str(catalog), task_lease_seconds=60)
     # 12.03 W .. 11.90 W straddles the zone 28/29 boundary at 12 W.
     job_id = _job(
         rt,
@@ -174,7 +143,7 @@ def test_aoi_across_two_utm_zones_gives_one_file_per_tile_in_its_own_crs(
         dates=["2020-02-19"],
         bbox={"x_min": -12.03, "y_min": 24.70, "x_max": -11.90, "y_max": 24.75},
     )
-    rec = _recorder(rt)
+    rec = recorder(rt)
     planning.plan(rt, str(rec.take(TASK_PLAN_JOB)[0]))
     for date_id in rec.take(TASK_PROCESS_DATE):
         processing.process(rt, int(date_id))
@@ -191,3 +160,24 @@ def test_aoi_across_two_utm_zones_gives_one_file_per_tile_in_its_own_crs(
             epsgs[tile] = ds.crs.to_epsg()
             assert (ds.read(3) > 0).any()
     assert epsgs == {"28RZH": 32628, "29RKH": 32629}
+
+
+def test_status_and_list_agree_while_a_failed_search_still_has_dates_in_work(rt: Runtime) -> None:
+    principal = _principal(rt)
+    job_id = _job(rt, principal, dates=["2020-02-19"])
+    planning.plan(rt, str(recorder(rt).take(TASK_PLAN_JOB)[0]))
+    with rt.db.session() as s:
+        job = s.get(Job, job_id)
+        assert job is not None
+        job.state = JobState.FAILED  # a later watch search gave up; the date is still pending
+    with rt.db.session() as s:
+        job = s.get(Job, job_id)
+        assert job is not None
+        assert service.status(rt, s, job)["status"] == "ACTIVE"
+    (listed,) = service.list_jobs(rt, principal, None, None)["results"]
+    assert listed["status"] == "ACTIVE"
+    with rt.db.session() as s:
+        s.get(JobDate, recorder(rt).take(TASK_PROCESS_DATE)[0]).state = DateState.PROCESSED  # type: ignore[union-attr]
+        job = s.get(Job, job_id)
+        assert job is not None and "status" not in service.status(rt, s, job)
+    assert "status" not in service.list_jobs(rt, principal, None, None)["results"][0]

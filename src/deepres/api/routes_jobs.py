@@ -11,6 +11,7 @@ from deepres.api.deps import authorized, get_runtime
 from deepres.api.schemas import Envelope, JobRequestBody, JobsPage, errors_for
 from deepres.auth import permissions as perm
 from deepres.auth.clients import Principal
+from deepres.errors import InvalidInput
 from deepres.jobs import envelope, service
 from deepres.jobs.db import utcnow
 from deepres.jobs.requests import parse_job_request
@@ -39,8 +40,6 @@ def create_job(
     model = runtime.model(req.model)
     scale = req.scale or runtime.settings.output_scale
     if scale not in model.scales:
-        from deepres.errors import InvalidInput
-
         raise InvalidInput(f"Model {model.name!r} does not support scale {scale}.")
     if req.callback_url:
         validate_callback_url(

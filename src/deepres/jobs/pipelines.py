@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from deepres.auth.clients import Principal
 from deepres.catalog.available import find_available_dates
-from deepres.errors import CatalogUnavailable, DeepresError, NotFound
+from deepres.errors import CatalogUnavailable, DeepresError
 from deepres.jobs import envelope
 from deepres.jobs.db import utcnow
 from deepres.jobs.dispatch import TASK_SEARCH_DATES
@@ -171,9 +171,3 @@ def status_of(row: Pipeline) -> dict[str, Any]:
 def _next_try(state: str) -> int | None:
     return NEXT_TRY_S if state in (PipelineState.NEW, PipelineState.PROCESSING) else None
 
-
-def require(s: Session, principal: Principal, pipeline_id: str) -> Pipeline:
-    row = get_owned(s, principal, pipeline_id)
-    if row is None:
-        raise NotFound(f"No pipeline {pipeline_id!r} for this client.")
-    return row

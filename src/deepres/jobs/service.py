@@ -117,29 +117,28 @@ def require_owned(s: Session, principal: Principal, job_id: str) -> Job:
     return job
 
 
-def is_running(s: Session, job: Job) -> bool:
+def running(job: Job, has_open_dates: bool) -> bool:
     """True while the job may still produce something: searching, watching or processing."""
     if job.state in (JobState.NEW, JobState.ACTIVE):
         return True
-    if job.state != JobState.SEARCHED:
-        return False
+    return job.state != JobState.CANCELLED and has_open_dates
+
+
+def is_running(s: Session, job: Job) -> bool:
+    """`running`, with the open dates counted in the database."""
     open_dates = s.scalar(
         select(func.count())
         .select_from(JobDate)
         .where(JobDate.job_id == job.id, JobDate.state.in_(OPEN_DATE_STATES))
     )
-    return bool(open_dates)
+    return running(job, bool(open_dates))
 
 
-def public_status(s: Session, job: Job) -> str | None:
+def public_status(job: Job, active: bool) -> str | None:
     """The spec's job `status`: ACTIVE, CANCELLED, or None once everything is done."""
-    return _public_status(job, is_running(s, job))
-
-
-def _public_status(job: Job, running: bool) -> str | None:
     if job.state == JobState.CANCELLED:
         return "CANCELLED"
-    return "ACTIVE" if running else None
+    return "ACTIVE" if active else None
 
 
 def status(runtime: Runtime, s: Session, job: Job) -> dict[str, Any]:
@@ -152,7 +151,7 @@ def status(runtime: Runtime, s: Session, job: Job) -> dict[str, Any]:
     # Judged from the rows just read, so the answer never contradicts itself (a second query
     # could see a date finish that the first still showed in progress).
     open_rows = any(row.state in OPEN_DATE_STATES for row in rows)
-    state = _public_status(job, job.state in (JobState.NEW, JobState.ACTIVE) or open_rows)
+    state = public_status(job, running(job, open_rows))
     if state is not None:
         data["status"] = state
     if job.state == JobState.FAILED and job.error:
@@ -246,7 +245,8 @@ def _summary(s: Session, job: Job) -> dict[str, Any]:
         "model": job.model,
         "dates_by_status": {str(k): int(v) for k, v in counts.items()},
     }
-    state = public_status(s, job)
+    open_dates = any(counts.get(state, 0) for state in OPEN_DATE_STATES)
+    state = public_status(job, running(job, open_dates))
     if state is not None:
         summary["status"] = state
     return summary

@@ -17,23 +17,16 @@ from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from deepres.api.app import create_app
-from deepres.auth.clients import create_client
-from deepres.jobs.migrate import upgrade
-from deepres.jobs.runtime import Runtime
-from deepres.settings import Settings
-from tests.test_jobs_runtime import Recorder
+from tests.inprocess import migrated_runtime, new_client
 
 
 def _app() -> tuple[FastAPI, dict[str, str]]:
     """The real app over a fresh database; tasks are recorded rather than queued."""
     home = tempfile.mkdtemp(prefix="deepres-fuzz-")
     atexit.register(shutil.rmtree, home, ignore_errors=True)
-    conf = Settings(home=home, rate_limit_per_minute=0, webhook_allow_private=False)
-    upgrade(conf.effective_database_url)
-    runtime = Runtime(conf, dispatcher=Recorder())
-    with runtime.db.session() as s:
-        _, token = create_client(s, runtime.keys, "fuzzer")
-    app = create_app(conf, runtime)
+    runtime = migrated_runtime(home, rate_limit_per_minute=0, webhook_allow_private=False)
+    _, token = new_client(runtime, "fuzzer")
+    app = create_app(runtime.settings, runtime)
     with TestClient(app) as http:
         jwt = http.post("/auth/token", json={"client_token": token}).json()["access_token"]
     return app, {"Authorization": f"Bearer {jwt}"}

@@ -10,12 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from deepres.api.app import create_app
-from deepres.auth.clients import create_client
-from deepres.jobs.migrate import upgrade
-from deepres.jobs.runtime import Runtime
-from deepres.settings import Settings
 from tests.harness import Receiver, Service, is_valid_signature
-from tests.test_jobs_runtime import Recorder
+from tests.inprocess import migrated_runtime, new_client
 
 BBOX = {"x_min": -11.765, "y_min": 24.734, "x_max": -11.752, "y_max": 24.747}
 
@@ -87,12 +83,9 @@ def test_a_file_webhook_failing_three_times_keeps_one_id_across_every_attempt(
 @pytest.fixture
 def strict_client(tmp_path: Path) -> Iterator[tuple[TestClient, str]]:
     """The API in-process with the SSRF guard on (as in production), messages recorded."""
-    settings = Settings(home=tmp_path, webhook_allow_private=False)
-    upgrade(settings.effective_database_url)
-    runtime = Runtime(settings, dispatcher=Recorder())
-    with runtime.db.session() as s:
-        _, token = create_client(s, runtime.keys, "strict")
-    with TestClient(create_app(settings, runtime)) as client:
+    runtime = migrated_runtime(tmp_path, webhook_allow_private=False)
+    _, token = new_client(runtime, "strict")
+    with TestClient(create_app(runtime.settings, runtime)) as client:
         yield client, token
 
 

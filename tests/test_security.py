@@ -12,13 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from deepres.api.app import create_app
-from deepres.auth.clients import create_client, rotate_token
-from deepres.jobs.migrate import upgrade
+from deepres.auth.clients import rotate_token
 from deepres.jobs.models import Client
 from deepres.jobs.runtime import Runtime
-from deepres.settings import Settings
 from deepres.webhooks import outbox
-from tests.test_jobs_runtime import Recorder
+from tests.inprocess import migrated_runtime, new_client
 
 BBOX = {"x_min": -11.765, "y_min": 24.734, "x_max": -11.752, "y_max": 24.747}
 
@@ -29,9 +27,7 @@ class Api:
     runtime: Runtime
 
     def client(self, name: str, hectares: float | None = None) -> tuple[str, str]:
-        with self.runtime.db.session() as s:
-            client, token = create_client(s, self.runtime.keys, name, hectares=hectares)
-            return client.id, token
+        return new_client(self.runtime, name, hectares=hectares)
 
     def job(self, token: str, **body: Any) -> Any:
         payload = {"client_token": token, "bbox": BBOX, "cloud_cover": 20, "dates": ["2020-02-19"]}
@@ -39,10 +35,8 @@ class Api:
 
 
 def _api(tmp_path: Path, **settings: Any) -> Iterator[Api]:
-    conf = Settings(home=tmp_path, webhook_allow_private=True, **settings)
-    upgrade(conf.effective_database_url)
-    runtime = Runtime(conf, dispatcher=Recorder())
-    with TestClient(create_app(conf, runtime)) as http:
+    runtime = migrated_runtime(tmp_path, webhook_allow_private=True, **settings)
+    with TestClient(create_app(runtime.settings, runtime)) as http:
         yield Api(http, runtime)
 
 

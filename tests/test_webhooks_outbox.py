@@ -8,21 +8,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from deepres.auth.clients import create_client
-from deepres.jobs.migrate import upgrade
 from deepres.jobs.models import Delivery, DeliveryState
 from deepres.jobs.runtime import Runtime
-from deepres.settings import Settings
 from deepres.webhooks import outbox
 from tests.harness import Receiver
-from tests.test_jobs_runtime import Recorder
+from tests.inprocess import migrated_runtime, new_client
 
 
 @pytest.fixture
 def rt(tmp_path: Path) -> Runtime:
-    settings = Settings(home=tmp_path, webhook_allow_private=True, webhook_retry_delays="60,60")
-    upgrade(settings.effective_database_url)
-    return Runtime(settings, dispatcher=Recorder())
+    return migrated_runtime(tmp_path, webhook_allow_private=True, webhook_retry_delays="60,60")
 
 
 def _enqueue(rt: Runtime, client_id: str, url: str, key: str) -> str:
@@ -43,9 +38,7 @@ def _enqueue(rt: Runtime, client_id: str, url: str, key: str) -> str:
 def test_410_gone_disables_every_pending_message_of_the_job_to_that_url(rt: Runtime) -> None:
     gone = Receiver(fail_first=0, status_after=410)
     try:
-        with rt.db.session() as s:
-            client, _ = create_client(s, rt.keys, "c")
-            client_id = client.id
+        client_id, _ = new_client(rt, "c")
         first = _enqueue(rt, client_id, gone.url("/a"), "file:1")
         second = _enqueue(rt, client_id, gone.url("/a"), "file:2")
         result = outbox.deliver(rt, first)
@@ -62,9 +55,7 @@ def test_410_gone_disables_every_pending_message_of_the_job_to_that_url(rt: Runt
 def test_a_failed_attempt_waits_for_the_schedule_and_keeps_its_id(rt: Runtime) -> None:
     flaky = Receiver(fail_first=1)
     try:
-        with rt.db.session() as s:
-            client, _ = create_client(s, rt.keys, "c")
-            client_id = client.id
+        client_id, _ = new_client(rt, "c")
         msg = _enqueue(rt, client_id, flaky.url("/b"), "file:3")
         assert outbox.deliver(rt, msg) is not None
         assert outbox.deliver(rt, msg) is None  # not due yet: the schedule says 60 s (±10 %)

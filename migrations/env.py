@@ -5,10 +5,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from deepres.jobs.models import Base
+# Importing the job tables registers every table, auth's clients table included.
+from deepres.jobs import models
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = models.Base.metadata
 
 
 def run_migrations_offline() -> None:

@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 
 from deepres.api.app import create_app
 from deepres.auth.clients import rotate_token
-from deepres.jobs.models import Client
+from deepres.auth.models import Client
+from deepres.jobs import outbox
 from deepres.jobs.runtime import Runtime
-from deepres.webhooks import outbox
 from tests.inprocess import migrated_runtime, new_client
 
 BBOX = {"x_min": -11.765, "y_min": 24.734, "x_max": -11.752, "y_max": 24.747}

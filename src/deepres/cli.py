@@ -204,7 +204,7 @@ def clients_create(
 def clients_rotate(client_id: str) -> None:
     """Give a client a new token; the old one stops working. Prints the new token last."""
     from deepres.auth.clients import rotate_token
-    from deepres.jobs.models import Client
+    from deepres.auth.models import Client
 
     runtime = _migrated_runtime()
     with runtime.db.session() as s:

@@ -12,9 +12,9 @@ from starlette.concurrency import run_in_threadpool
 from deepres.api.errors import UNAUTHORIZED
 from deepres.auth import jwt_tokens
 from deepres.auth.clients import Principal, find_by_token, principal_of
+from deepres.auth.models import Client
 from deepres.auth.permissions import any_grants
 from deepres.errors import Forbidden, InvalidInput, Unauthorized
-from deepres.jobs.models import Client
 from deepres.jobs.runtime import Runtime
 
 

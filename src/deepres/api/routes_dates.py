@@ -17,9 +17,9 @@ from deepres.api.schemas import (
 )
 from deepres.auth import permissions as perm
 from deepres.auth.clients import Principal
+from deepres.db import utcnow
 from deepres.errors import InvalidInput, NotFound, PipelineFailed, PipelineNotResolved
 from deepres.jobs import envelope, pipelines, service
-from deepres.jobs.db import utcnow
 from deepres.jobs.models import PipelineState
 from deepres.jobs.requests import parse_dates_request
 from deepres.jobs.runtime import Runtime

@@ -11,9 +11,9 @@ from deepres.api.deps import authorized, get_runtime
 from deepres.api.schemas import Envelope, JobRequestBody, JobsPage, errors_for
 from deepres.auth import permissions as perm
 from deepres.auth.clients import Principal
+from deepres.db import utcnow
 from deepres.errors import InvalidInput
 from deepres.jobs import envelope, service
-from deepres.jobs.db import utcnow
 from deepres.jobs.requests import parse_job_request
 from deepres.webhooks.ssrf import validate_callback_url
 

@@ -11,8 +11,7 @@ from deepres.api.schemas import errors_for
 from deepres.auth import permissions as perm
 from deepres.auth.clients import Principal
 from deepres.errors import NotFound
-from deepres.jobs import service
-from deepres.webhooks import outbox
+from deepres.jobs import outbox, service
 
 router = APIRouter()
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from deepres.auth.keys import ServerKeys
+from deepres.auth.models import Client
 from deepres.auth.permissions import DEFAULT_PERMISSIONS
-from deepres.jobs.models import Client
 from deepres.webhooks.signing import new_webhook_secret
 
 TOKEN_PREFIX = "dr_"

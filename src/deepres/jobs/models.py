@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import (
     JSON,
-    Boolean,
     Date,
     DateTime,
     Float,
@@ -19,13 +18,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from deepres.jobs.db import utcnow
-
-
-class Base(DeclarativeBase):
-    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+from deepres.auth.models import Client
+from deepres.db import Base, utcnow
 
 
 class JobState(enum.StrEnum):
@@ -57,27 +53,13 @@ class DeliveryState(enum.StrEnum):
     DISABLED = "DISABLED"  # 410 Gone, or the job was cancelled
 
 
-class Client(Base):
-    __tablename__ = "clients"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    token_lookup: Mapped[str] = mapped_column(String(64), unique=True, index=True)
-    token_encrypted: Mapped[str] = mapped_column(Text)
-    webhook_secret_encrypted: Mapped[str] = mapped_column(Text)
-    permissions: Mapped[list[Any]] = mapped_column(JSON)
-    hectares_allocation: Mapped[float | None] = mapped_column(Float, nullable=True)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-
-
 class Pipeline(Base):
     """An available-dates search: answered by callback, or polled through check-status."""
 
     __tablename__ = "pipelines"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey(Client.id), index=True)
     kind: Mapped[str] = mapped_column(String(40), default="available_dates")
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
     callback_url: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -98,7 +80,7 @@ class Job(Base):
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey(Client.id), index=True)
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
     aoi: Mapped[dict[str, Any]] = mapped_column(JSON)
     area_hectares: Mapped[float] = mapped_column(Float)
@@ -159,7 +141,7 @@ class Delivery(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
-    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey(Client.id), index=True)
     job_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     pipeline_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     event: Mapped[str] = mapped_column(String(40))

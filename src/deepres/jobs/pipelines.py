@@ -12,14 +12,13 @@ from sqlalchemy.orm import Session
 
 from deepres.auth.clients import Principal
 from deepres.catalog.available import find_available_dates
+from deepres.db import utcnow
 from deepres.errors import CatalogUnavailable, DeepresError
-from deepres.jobs import envelope
-from deepres.jobs.db import utcnow
+from deepres.jobs import envelope, outbox
 from deepres.jobs.dispatch import TASK_SEARCH_DATES
 from deepres.jobs.models import Pipeline, PipelineState
 from deepres.jobs.requests import DatesRequest, parse_dates_request
 from deepres.jobs.runtime import Runtime
-from deepres.webhooks import outbox
 
 log = logging.getLogger(__name__)
 
@@ -170,4 +169,3 @@ def status_of(row: Pipeline) -> dict[str, Any]:
 
 def _next_try(state: str) -> int | None:
     return NEXT_TRY_S if state in (PipelineState.NEW, PipelineState.PROCESSING) else None
-

@@ -12,8 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from deepres.catalog.available import AvailableDate, find_available_dates
+from deepres.db import utcnow
 from deepres.errors import CatalogUnavailable, DeepresError
-from deepres.jobs.db import utcnow
 from deepres.jobs.dispatch import TASK_PROCESS_DATE
 from deepres.jobs.models import DateState, Job, JobDate, JobState
 from deepres.jobs.runtime import Runtime

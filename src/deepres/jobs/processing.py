@@ -15,14 +15,13 @@ from shapely.geometry import shape
 from sqlalchemy import update
 
 from deepres.catalog.scene import Scene
+from deepres.db import utcnow
 from deepres.errors import DeepresError
-from deepres.jobs import envelope
-from deepres.jobs.db import utcnow
+from deepres.jobs import envelope, outbox
 from deepres.jobs.models import DateState, Job, JobDate, JobState
 from deepres.jobs.runtime import Runtime
 from deepres.raster import process_scene
 from deepres.sr.base import SRModel, context_px
-from deepres.webhooks import outbox
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from deepres.auth.keys import ServerKeys
-from deepres.jobs.db import Database
+from deepres.db import Database
 from deepres.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from deepres.jobs.db import utcnow
+from deepres.db import utcnow
+from deepres.jobs import outbox
 from deepres.jobs.dispatch import TASK_PLAN_JOB, TASK_PROCESS_DATE, TASK_SEARCH_DATES
 from deepres.jobs.models import (
     DateState,
@@ -30,7 +31,6 @@ from deepres.jobs.models import (
     SchedulerLock,
 )
 from deepres.jobs.runtime import Runtime
-from deepres.webhooks import outbox
 
 log = logging.getLogger(__name__)
 

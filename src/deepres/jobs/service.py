@@ -13,12 +13,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from deepres.auth.clients import Principal
+from deepres.auth.models import Client
+from deepres.db import utcnow
 from deepres.errors import Conflict, InvalidInput, NotFound, PaymentRequired
-from deepres.jobs.db import utcnow
 from deepres.jobs.dispatch import TASK_PLAN_JOB
 from deepres.jobs.envelope import spec_date
 from deepres.jobs.models import (
-    Client,
     DateState,
     Delivery,
     DeliveryState,

@@ -44,6 +44,6 @@ def process_date(date_id: int) -> None:
 
 @shared_task(name=TASK_DELIVER)
 def deliver(delivery_id: str) -> None:
-    from deepres.webhooks import outbox
+    from deepres.jobs import outbox
 
     outbox.deliver(runtime(), delivery_id)

@@ -13,8 +13,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from deepres.jobs.db import utcnow
-from deepres.jobs.models import Client, Delivery, DeliveryAttempt, DeliveryState, Job, JobState
+from deepres.auth.models import Client
+from deepres.db import utcnow
+from deepres.jobs.models import Delivery, DeliveryAttempt, DeliveryState, Job, JobState
 from deepres.jobs.runtime import Runtime
 from deepres.webhooks.retry import next_delay
 from deepres.webhooks.sender import SendResult, send

@@ -1,20 +1,30 @@
-"""Engine and session factory for the job database (SQLite by default, PostgreSQL to scale)."""
+"""The service database: engine, sessions and the declarative base every table derives from.
+
+SQLite by default, PostgreSQL to scale. Auth keeps its clients table and jobs their rows on
+this one base, so one Alembic history covers both and neither package imports the other's.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import JSON, create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
 def utcnow() -> dt.datetime:
     """Naive UTC now: every timestamp column stores naive UTC, on SQLite and PostgreSQL alike."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table; JSON columns for dict and list annotations."""
+
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
 def make_engine(url: str) -> Engine:

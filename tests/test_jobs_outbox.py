@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from deepres.jobs import outbox
 from deepres.jobs.models import Delivery, DeliveryState
 from deepres.jobs.runtime import Runtime
-from deepres.webhooks import outbox
 from tests.harness import Receiver
 from tests.inprocess import migrated_runtime, new_client
 

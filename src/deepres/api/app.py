@@ -5,7 +5,15 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from deepres import __version__
-from deepres.api import routes_dates, routes_jobs, routes_misc, routes_results, routes_webhooks
+from deepres.api import (
+    routes_console,
+    routes_dates,
+    routes_jobs,
+    routes_misc,
+    routes_quicklooks,
+    routes_stac,
+    routes_webhooks,
+)
 from deepres.api.errors import add_exception_handlers
 from deepres.api.middleware import RequestContext
 from deepres.api.ratelimit import RateLimiter
@@ -32,5 +40,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(routes_dates.router)
     app.include_router(routes_jobs.router)
     app.include_router(routes_webhooks.router)
-    app.include_router(routes_results.router)
+    app.include_router(routes_stac.router)
+    app.include_router(routes_quicklooks.router)
+    app.include_router(routes_console.router)
     return app

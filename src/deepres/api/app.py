@@ -10,6 +10,7 @@ from deepres.api import (
     routes_dates,
     routes_jobs,
     routes_misc,
+    routes_models,
     routes_quicklooks,
     routes_stac,
     routes_webhooks,
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(routes_misc.router)
     app.include_router(routes_dates.router)
     app.include_router(routes_jobs.router)
+    app.include_router(routes_models.router)
     app.include_router(routes_webhooks.router)
     app.include_router(routes_stac.router)
     app.include_router(routes_quicklooks.router)

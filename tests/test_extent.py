@@ -1,20 +1,21 @@
-"""Extent decomposition: pieces within the area limits that cover the AOI exactly, once each."""
+"""Extent decomposition: the fewest pieces within the area limits, covering the AOI once each."""
 
 from __future__ import annotations
 
 import itertools
+import math
 
 import pytest
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
-from deepres.aoi import geodesic_hectares
+from deepres.aoi import geodesic_hectares, to_crs
 from deepres.extent import split_aoi
 
 NORWAY = box(10.0, 60.0, 10.6, 60.3)  # ≈ 111,400 ha near 60° N
 ACROSS_6E = box(5.8, 50.0, 6.4, 50.3)  # UTM zones 31 and 32 meet at 6° E
-# A field with a 2-metre strip running 19 km east: the strip's far end is alone in a square.
+# A field with a 2-metre strip running 19 km east.
 WITH_STRIP = Polygon(
     [
         (10.0, 60.0),
@@ -28,6 +29,16 @@ WITH_STRIP = Polygon(
         (10.0, 60.0),
     ]
 )
+# A field with a 2-metre hook: it leaves the field's top east of the cut, turns west and
+# ends across the cut, 3 km on, in a 0.7 ha tip apart from the rest of the west piece.
+BODY = box(-11.99, 24.5, -11.69, 24.6)  # ≈ 33,700 ha: two pieces, cut near 11.84° W
+HOOK = shapely.union_all(
+    [BODY, box(-11.81, 24.6, -11.80998, 24.61002), box(-11.87, 24.61, -11.80998, 24.61002)]
+)
+# ≈ 64,385 ha, twice as wide as high: six squares before, three pieces fit.
+WIDE = box(10.0, 60.0, 10.6444, 60.1611)
+# ≈ 74,965 ha: three pieces fit, with under 0.2 % to spare each.
+TIGHT = box(10.0, 60.0, 10.492, 60.246)
 
 
 def assert_partition(
@@ -55,9 +66,41 @@ def test_box_near_60_north_is_cut_into_pieces_within_the_limits(max_ha: float) -
     pieces = split_aoi(NORWAY, max_hectares=max_ha)
     assert len(pieces) >= geodesic_hectares(NORWAY) / max_ha
     assert_partition(NORWAY, pieces, max_ha, 3)
-    # Squares, not strips: the pieces of the default split are at most ~15.4 km a side.
+    # The fewest pieces (5 of ≈ 22,300 ha for the default limit, 28 for 4,000 ha)...
+    assert len(pieces) == math.ceil(geodesic_hectares(NORWAY) / max_ha)
+    # ...and blocks, not strips: none is more than twice as long as it is wide.
+    for piece in pieces:
+        x0, y0, x1, y1 = to_crs(piece, 32632).bounds
+        assert max(x1 - x0, y1 - y0) <= 2 * min(x1 - x0, y1 - y0)
     if max_ha == 25_000:
-        assert len(pieces) == 9
+        assert len(pieces) == 5
+
+
+def test_a_64385_ha_aoi_is_three_pieces_not_six() -> None:
+    assert geodesic_hectares(WIDE) == pytest.approx(64_385, abs=10)
+    pieces = split_aoi(WIDE)
+    assert len(pieces) == 3
+    assert_partition(WIDE, pieces, 25_000, 3)
+
+
+@pytest.mark.parametrize(
+    ("aoi", "fewest"),
+    [
+        (TIGHT, 3),
+        (WIDE, 3),
+        (NORWAY, 5),
+        (ACROSS_6E, 2 + 4),  # per UTM zone: parts of ≈ 47,700 and 95,400 ha
+    ],
+    ids=["tight", "wide", "norway", "across-6E"],
+)
+def test_no_piece_exceeds_the_limit_even_when_the_fewest_barely_fit(
+    aoi: Polygon, fewest: int
+) -> None:
+    assert 3 * 25_000 > geodesic_hectares(TIGHT) > 0.998 * 3 * 25_000
+    pieces = split_aoi(aoi)
+    assert len(pieces) == fewest
+    assert max(geodesic_hectares(piece) for piece in pieces) <= 25_000
+    assert min(geodesic_hectares(piece) for piece in pieces) >= 3
 
 
 def test_aoi_across_a_utm_zone_boundary_is_cut_at_the_boundary() -> None:
@@ -74,14 +117,25 @@ def test_aoi_across_a_utm_zone_boundary_is_cut_at_the_boundary() -> None:
 
 
 def test_a_sliver_joins_its_neighbour() -> None:
-    raw = split_aoi(WITH_STRIP, min_hectares=0)
-    slivers = [p for p in raw if geodesic_hectares(p) < 3]
-    assert len(slivers) == 1  # the strip's end, alone in its square
-    pieces = split_aoi(WITH_STRIP)
-    assert len(pieces) == len(raw) - 1
-    assert_partition(WITH_STRIP, pieces, 25_000, 3)
+    raw = split_aoi(HOOK, min_hectares=0)
+    units = [unit for piece in raw for unit in shapely.get_parts(piece)]
+    slivers = [unit for unit in units if geodesic_hectares(unit) < 3]
+    assert len(slivers) == 1  # the hook's tip, cut off from the rest of the west piece
+    (west,) = [p for p in raw if p.contains(slivers[0].representative_point())]
+    assert isinstance(west, MultiPolygon)
+    pieces = split_aoi(HOOK)
+    assert len(pieces) == len(raw) == 2
+    assert_partition(HOOK, pieces, 25_000, 3)
     (home,) = [p for p in pieces if p.contains(slivers[0].representative_point())]
     assert isinstance(home, Polygon)  # merged along the border it shares, not beside it
+    west_field = max(west.geoms, key=lambda unit: unit.area)
+    assert home.intersection(west_field).area == 0  # ...the east piece's, not its own
+
+
+def test_a_thin_strip_stays_with_its_field() -> None:
+    pieces = split_aoi(WITH_STRIP)
+    assert_partition(WITH_STRIP, pieces, 25_000, 3)
+    assert all(isinstance(piece, Polygon) for piece in pieces)
 
 
 def test_a_small_island_joins_the_nearest_piece() -> None:

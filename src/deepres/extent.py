@@ -1,19 +1,26 @@
-"""Extent decomposition: an AOI too large for one job cut into pieces the service accepts.
+"""Extent decomposition: an AOI too large for one job cut into the fewest pieces that fit.
 
-The mechanics document's recipe, done in a planar CRS as it recommends: per UTM zone, the
-part's bounding rectangle is covered by equal squares (metres in that zone's UTM CRS), each
-square is intersected with the AOI, and slivers are merged into a neighbour.
+Per UTM zone, as the mechanics document recommends (a planar CRS for the cuts), a part of
+A hectares becomes n = ceil(A / limit) pieces by recursive bisection: the part is cut across
+its longer side (metres in that zone's UTM CRS) where the two sides hold k and n - k of the n
+equal shares, and each side is cut again, until every piece is one share. Cutting across the
+longer side keeps pieces compact (no strips where blocks fit), and equal shares mean no piece
+is needlessly small. Slivers (polygon parts cut off from the rest of their piece) then join a
+neighbour.
 
-Two choices keep the pieces exact. The squares are built on one shared lattice of points,
-densified along their sides, and brought back to WGS84 *before* being intersected with the AOI:
-neighbouring squares then share their sides vertex for vertex, so pieces never overlap, and the
-AOI's own edges are never re-drawn through a projection, so the pieces cover it exactly.
-Areas are geodesic (`deepres.aoi.geodesic_hectares`), as the service measures them.
+Two choices keep the pieces exact. A cut is a half-plane of the UTM CRS, densified along its
+sides and brought back to WGS84 *before* meeting the part: one side is the part within it and
+the other the part without it, so the sides never overlap and together are the part, and the
+AOI's own edges are never re-drawn through a projection. Areas are geodesic
+(`deepres.aoi.geodesic_hectares`), as the service measures them, so a piece's share is exact
+where the service will measure it.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -26,14 +33,14 @@ from shapely.geometry.base import BaseGeometry
 
 from deepres.aoi import Areal, geodesic_hectares, split_by_utm_zone, to_crs
 
-# Squares of 95 % of the limit: UTM's scale error (< 0.1 % in a zone) and the merged slivers
-# stay far inside the remaining 5 %.
-SAFETY = 0.95
-# Square sides are densified every this many metres so their WGS84 form follows the square.
+# Half-plane sides are densified every this many metres so their WGS84 form follows the line.
 DENSIFY_M = 500.0
 # Padding around a part's projected bounds (metres): the projected vertices of a long edge
 # need not bound the curve that edge becomes in UTM.
 PAD_M = 50.0
+# A cut is placed to within a millimetre, or where its sides' shares are within 10 m² of exact.
+CUT_TOLERANCE_M = 1e-3
+SHARE_TOLERANCE_HA = 1e-3
 _HAIR_DEG = 1e-9
 _GEOD = Geod(ellps="WGS84")
 
@@ -41,13 +48,13 @@ _GEOD = Geod(ellps="WGS84")
 def split_aoi(
     geometry_wgs84: BaseGeometry, *, max_hectares: float = 25_000, min_hectares: float = 3
 ) -> list[Areal]:
-    """WGS84 pieces, each of at most `max_hectares` (geodesic), that together are the AOI.
+    """The fewest WGS84 pieces per UTM zone, each of at most `max_hectares`, that are the AOI.
 
     Pieces do not overlap, their union is the AOI, and none is smaller than `min_hectares`
     unless the whole AOI is (slivers join the neighbour they share the longest border with;
     an island with no neighbour joins the nearest piece). An AOI within the limit comes back
-    alone and unchanged. Pieces are valid Polygons, or MultiPolygons where a square cut the
-    AOI into parts.
+    alone and unchanged. Pieces are valid Polygons, or MultiPolygons where a cut left a part
+    of the AOI apart from the rest of its piece.
     """
     if not 0 <= min_hectares < max_hectares:
         raise ValueError("need 0 <= min_hectares < max_hectares")
@@ -56,10 +63,9 @@ def split_aoi(
         raise ValueError("the AOI must be a valid, non-empty Polygon or MultiPolygon")
     if geodesic_hectares(aoi) <= max_hectares:
         return [aoi]
-    side = math.sqrt(SAFETY * max_hectares * 10_000)
     pieces: list[_Piece] = []
     for epsg, part in split_by_utm_zone(aoi):
-        pieces.extend(_grid_pieces(part, epsg, side))
+        pieces.extend(_zone_pieces(part, epsg, max_hectares))
     _merge_slivers(pieces, min_hectares, max_hectares)
     return [piece.geometry() for piece in pieces if piece.units]
 
@@ -83,52 +89,70 @@ class _Piece:
         index = next(k for k, mine in enumerate(self.units) if mine is unit)
         del self.units[index], self.hectares[index]
 
+    @classmethod
+    def of(cls, share: Areal) -> _Piece:
+        """A piece of the share's polygons, each with its geodesic area."""
+        piece = cls()
+        for unit in _polygons(share):
+            piece.add(unit, geodesic_hectares(unit))
+        return piece
+
     def geometry(self) -> Areal:
         merged = _areal(shapely.union_all(self.units)) if len(self.units) > 1 else self.units[0]
         return merged if merged.is_valid else _areal(shapely.make_valid(merged))
 
 
-def _grid_pieces(part: Areal, epsg: int, side: float) -> list[_Piece]:
-    """The part cut by a lattice of `side`-metre squares of zone `epsg`, one piece per square."""
+def _zone_pieces(part: Areal, epsg: int, max_ha: float) -> list[_Piece]:
+    """The part of one UTM zone cut into the fewest equal shares within `max_ha`."""
+    area = geodesic_hectares(part)
+    # Equal shares of ceil(A / limit) fit unless a share lands a hair over the limit; then
+    # one share more does.
+    for count in itertools.count(max(1, math.ceil(area / max_ha))):
+        pieces = [_Piece.of(share) for share in _bisect(part, epsg, count)]
+        if all(piece.area <= max_ha for piece in pieces):
+            return [piece for piece in pieces if piece.units]
+    raise AssertionError("unreachable")  # itertools.count never ends
+
+
+def _bisect(part: Areal, epsg: int, count: int) -> list[Areal]:
+    """The part cut into `count` shares of equal geodesic area across its longer sides."""
+    if count == 1:
+        return [part]
     # Densified (~1 km in latitude) so projecting the vertices bounds the projected part.
     x0, y0, x1, y1 = to_crs(shapely.segmentize(part, 0.01), epsg).bounds
-    nx = max(1, math.ceil((x1 - x0 + 2 * PAD_M) / side))
-    ny = max(1, math.ceil((y1 - y0 + 2 * PAD_M) / side))
-    # Centre the lattice on the part, so any leftover margin is shared by both sides.
-    left = (x0 + x1) / 2 - nx * side / 2
-    bottom = (y0 + y1) / 2 - ny * side / 2
-    steps = max(1, math.ceil(side / DENSIFY_M))
-    xs = left + np.arange(nx * steps + 1) * (side / steps)
-    ys = bottom + np.arange(ny * steps + 1) * (side / steps)
-    lon, lat = _inverse(epsg).transform(*np.meshgrid(xs, ys))
-    cells = [
-        _cell(lon, lat, col * steps, row * steps, steps) for row in range(ny) for col in range(nx)
-    ]
-    shapely.prepare(part)
-    pieces = []
-    for cell in cells:
-        if not part.intersects(cell):
-            continue
-        piece = _Piece()
-        for unit in _polygons(part.intersection(cell)):
-            piece.add(unit, geodesic_hectares(unit))
-        if piece.units:
-            pieces.append(piece)
-    return pieces
-
-
-def _cell(
-    lon: NDArray[np.float64], lat: NDArray[np.float64], i0: int, j0: int, steps: int
-) -> Polygon:
-    """The square whose lower-left lattice point is (column i0, row j0), counter-clockwise."""
-    i1, j1 = i0 + steps, j0 + steps
-    ring = (
-        [(lon[j0, i], lat[j0, i]) for i in range(i0, i1)]
-        + [(lon[j, i1], lat[j, i1]) for j in range(j0, j1)]
-        + [(lon[j1, i], lat[j1, i]) for i in range(i1, i0, -1)]
-        + [(lon[j, i0], lat[j, i0]) for j in range(j1, j0, -1)]
+    frame = (x0 - PAD_M, y0 - PAD_M, x1 + PAD_M, y1 + PAD_M)
+    axis = 0 if x1 - x0 >= y1 - y0 else 1
+    low, high = (frame[0], frame[2]) if axis == 0 else (frame[1], frame[3])
+    first_count = count // 2
+    # Balanced as measured on the two sides themselves: a cut puts new vertices on the AOI's
+    # lon/lat edges, so the sides' geodesic areas need not add up to the part's exactly.
+    while True:
+        at = (low + high) / 2
+        side = _half_plane(epsg, frame, axis, at)
+        first, second = part.intersection(side), part.difference(side)
+        excess = (
+            geodesic_hectares(first) * (count - first_count)
+            - geodesic_hectares(second) * first_count
+        )
+        if abs(excess) <= SHARE_TOLERANCE_HA or high - low <= CUT_TOLERANCE_M:
+            break
+        low, high = (at, high) if excess < 0 else (low, at)
+    return _bisect(_areal(first), epsg, first_count) + _bisect(
+        _areal(second), epsg, count - first_count
     )
-    return Polygon(ring)
+
+
+def _half_plane(
+    epsg: int, frame: tuple[float, float, float, float], axis: int, at: float
+) -> Polygon:
+    """The WGS84 form of the UTM rectangle `frame` cut at `at` (x when axis is 0, else y)."""
+    x0, y0, x1, y1 = frame
+    if axis == 0:
+        x1 = at
+    else:
+        y1 = at
+    rectangle = shapely.segmentize(Polygon([(x0, y0), (x1, y0), (x1, y1), (x0, y1)]), DENSIFY_M)
+    return shapely.transform(rectangle, _inverse_points(epsg))
 
 
 def _merge_slivers(pieces: list[_Piece], min_ha: float, max_ha: float) -> None:
@@ -189,6 +213,17 @@ def _shared_border_m(unit: Polygon, piece: _Piece) -> float:
             shared = other.boundary.intersection(near)
             length += _GEOD.geometry_length(shared) if not shared.is_empty else 0.0
     return length
+
+
+def _inverse_points(epsg: int) -> Callable[[NDArray[np.float64]], NDArray[np.float64]]:
+    """EPSG:`epsg` (x, y) rows → WGS84 (lon, lat) rows, as `shapely.transform` takes them."""
+    transformer = _inverse(epsg)
+
+    def inverse(points: NDArray[np.float64]) -> NDArray[np.float64]:
+        lon, lat = transformer.transform(points[:, 0], points[:, 1])
+        return np.column_stack((lon, lat))
+
+    return inverse
 
 
 @lru_cache(maxsize=64)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
 from deepres.errors import AOIAreaOutOfRange, InvalidAOI, TooManyVertices
+from deepres.types import BBox
 
 Areal: TypeAlias = Polygon | MultiPolygon
 
@@ -37,7 +39,7 @@ class AOI:
     area_hectares: float
 
     @property
-    def bounds(self) -> tuple[float, float, float, float]:
+    def bounds(self) -> BBox:
         """The (lon_min, lat_min, lon_max, lat_max) of the geometry."""
         x_min, y_min, x_max, y_max = self.geometry.bounds
         return (float(x_min), float(y_min), float(x_max), float(y_max))
@@ -45,6 +47,14 @@ class AOI:
     def to_geojson(self) -> dict[str, Any]:
         """A GeoJSON geometry dict of the AOI (shapely's mapping: positions are tuples)."""
         return dict(mapping(self.geometry))
+
+    def to_extent(self) -> dict[str, Any]:
+        """The AOI as the mechanics document's extent (a GeometryCollection of its polygons),
+        which `parse_geojson` reads back whatever holes or parts it has."""
+        return {
+            "type": "GeometryCollection",
+            "geometries": [json.loads(json.dumps(mapping(p))) for p in _polygons(self.geometry)],
+        }
 
 
 def parse_aoi(aoi: object | None, bbox: object | None, *, max_vertices: int = 10_000) -> AOI:

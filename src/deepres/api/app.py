@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from deepres import __version__
 from deepres.api import (
+    openapi,
     routes_console,
     routes_dates,
     routes_jobs,
@@ -20,6 +21,7 @@ from deepres.api.middleware import RequestContext
 from deepres.api.ratelimit import RateLimiter
 from deepres.jobs.runtime import Runtime
 from deepres.settings import Settings
+from deepres.sr import describe_models
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -45,4 +47,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(routes_stac.router)
     app.include_router(routes_quicklooks.router)
     app.include_router(routes_console.router)
+    models = describe_models(runtime.settings.models_dir)
+    openapi.install(app, [m.name for m in models])
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,17 +24,29 @@ def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
+_NO_BODY = object()
+
+
 async def json_body(request: Request) -> dict[str, Any] | None:
-    """The request's JSON object, or None when there is no body; 400 for a broken one."""
+    """The request's JSON object, or None when there is no body; 400 for a broken one.
+
+    Parsed once per request (authentication reads the body's `client_token` first). Nesting
+    deeper than Python's recursion limit is refused like any other malformed body.
+    """
+    cached: object = getattr(request.state, "json_body", _NO_BODY)
+    if cached is not _NO_BODY:
+        return cached if isinstance(cached, dict) else None
     raw = await request.body()
-    if not raw.strip():
-        return None
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput("Bad request. The body is not valid JSON.") from exc
-    if not isinstance(body, dict):
-        raise InvalidInput("Bad request. The body must be a JSON object.")
+    body: dict[str, Any] | None = None
+    if raw.strip():
+        try:
+            parsed = json.loads(raw)
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            raise InvalidInput("Bad request. The body is not valid JSON.") from exc
+        if not isinstance(parsed, dict):
+            raise InvalidInput("Bad request. The body must be a JSON object.")
+        body = parsed
+    request.state.json_body = body
     return body
 
 
@@ -41,8 +54,13 @@ def _lookup(runtime: Runtime, bearer: str | None, token: str | None) -> Principa
     with runtime.db.session() as s:
         client: Client | None
         if bearer is not None:
-            client_id = jwt_tokens.verify(bearer, runtime.keys.jwt)
+            client_id, generation = jwt_tokens.verify(bearer, runtime.keys.jwt)
             client = s.get(Client, client_id)
+            if client is not None and (client.token_generation or 0) != generation:
+                raise Unauthorized(
+                    "Unauthorized. The client token was rotated after this bearer token was "
+                    "issued; exchange the new client token at /auth/token."
+                )
             client = client if client is not None and client.active else None
         else:
             client = find_by_token(s, runtime.keys, token or "")
@@ -57,10 +75,16 @@ async def authenticate(request: Request) -> Principal:
     auth = request.headers.get("authorization", "")
     bearer = auth[7:].strip() if auth[:7].lower() == "bearer " else None
     token = request.headers.get("client_token") or request.headers.get("client-token")
-    if bearer is None and not token and request.method in ("POST", "PUT", "PATCH"):
+    if bearer is None and request.method in ("POST", "PUT", "PATCH"):
         body = await json_body(request)
         value = (body or {}).get("client_token")
-        token = value if isinstance(value, str) else None
+        in_body = value if isinstance(value, str) and value else None
+        if token and in_body and not secrets.compare_digest(token.encode(), in_body.encode()):
+            raise InvalidInput(
+                "Bad request. The client_token header and the body's client_token differ; "
+                "send one of them."
+            )
+        token = token or in_body
     if bearer is None and not token:
         raise Unauthorized(UNAUTHORIZED)
     return await run_in_threadpool(_lookup, runtime, bearer, token)

@@ -6,136 +6,120 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from deepres.api.deps import authorized, get_runtime
+from deepres import API_VERSION
+from deepres.api.deps import authorized, get_runtime, json_body
 from deepres.api.schemas import (
     AvailableDatesRequest,
-    Envelope,
     InitiateRequest,
     PipelineRef,
-    PipelineStatus,
+    body_of,
     errors_for,
 )
 from deepres.auth import permissions as perm
 from deepres.auth.clients import Principal
-from deepres.db import utcnow
 from deepres.errors import InvalidInput, NotFound, PipelineFailed, PipelineNotResolved
 from deepres.jobs import envelope, pipelines, service
+from deepres.jobs.answers import AvailableDates, DatesAccepted, JobStatusData, PipelineStatus
+from deepres.jobs.envelope import Envelope
 from deepres.jobs.models import PipelineState
-from deepres.jobs.requests import parse_dates_request
 from deepres.jobs.runtime import Runtime
-from deepres.webhooks.ssrf import validate_callback_url
 
 router = APIRouter()
 ERRORS = errors_for(400, 401, 403, 413, 422, 429, 500, 503)
-MAX_SEARCH_HECTARES = 2_500_000
-
-
-def _start(runtime: Runtime, principal: Principal, body: dict[str, Any], callback: bool) -> str:
-    req = parse_dates_request(
-        body,
-        today=utcnow().date(),
-        callback_required=callback,
-        max_vertices=runtime.settings.max_vertices,
-    )
-    if req.aoi.area_hectares > MAX_SEARCH_HECTARES:
-        raise InvalidInput(
-            f"AOI of {req.aoi.area_hectares:,.0f} ha is too large to search; "
-            f"the limit is {MAX_SEARCH_HECTARES:,} ha. Split it (deepres split)."
-        )
-    if req.callback_url:
-        validate_callback_url(
-            req.callback_url, allow_private=runtime.settings.webhook_allow_private
-        )
-    return pipelines.create(runtime, principal, body, req)
 
 
 @router.post(
     "/deep-resolution/available_dates",
-    response_model=Envelope,
-    response_model_exclude_none=True,
+    response_model=Envelope[DatesAccepted],
     responses=ERRORS,
+    openapi_extra=body_of(AvailableDatesRequest),
     summary="Find the dates with little cloud over the AOI; results go to callback_url",
 )
 def available_dates(
     request: Request,
-    payload: AvailableDatesRequest,
     principal: Principal = Depends(authorized(perm.AVAILABLE_DATES)),
-) -> dict[str, Any]:
+    body: dict[str, Any] = Depends(json_body),
+) -> Envelope[DatesAccepted]:
     runtime = get_runtime(request)
-    pipeline_id = _start(runtime, principal, payload.model_dump(mode="json"), callback=True)
+    pipeline_id, req = pipelines.create(runtime, principal, body, callback_required=True)
     message = (
-        f"Fetching available dates, callback url will be called to {payload.callback_url} when done"
+        f"Fetching available dates, callback url will be called to {req.callback_url} when done"
     )
-    return {
-        "statusCode": 200,
-        "data": {
-            "message": message,
-            "version": "v1.0",
-            "timestamp": envelope.timestamp(),
-            "pipelineId": pipeline_id,
-        },
-        "version": "v1.0",
-        "timestamp": envelope.timestamp(),
-    }
+    accepted = DatesAccepted(
+        message=message,
+        version=API_VERSION,
+        timestamp=envelope.timestamp(),
+        pipelineId=pipeline_id,
+    )
+    return envelope.ok(accepted)
 
 
 @router.post(
     "/deep-resolution/available_dates/initiate",
     response_model=PipelineStatus,
-    response_model_exclude_none=True,
     responses=ERRORS,
+    openapi_extra=body_of(InitiateRequest),
     summary="Start an available-dates pipeline to poll (no callback needed)",
 )
 def initiate(
     request: Request,
-    payload: InitiateRequest,
     principal: Principal = Depends(authorized(perm.AVAILABLE_DATES)),
-) -> dict[str, Any]:
+    body: dict[str, Any] = Depends(json_body),
+) -> PipelineStatus:
     runtime = get_runtime(request)
-    pipeline_id = _start(runtime, principal, payload.model_dump(mode="json"), callback=False)
-    return {"pipelineId": pipeline_id, "status": "NEW", "nextTry": pipelines.NEXT_TRY_S}
+    pipeline_id, _ = pipelines.create(runtime, principal, body, callback_required=False)
+    return PipelineStatus(pipelineId=pipeline_id, status="NEW", nextTry=pipelines.NEXT_TRY_S)
+
+
+def _pipeline_id(body: dict[str, Any]) -> str:
+    value = body.get("pipelineId")
+    if not isinstance(value, str) or not value or len(value) > 64:
+        raise InvalidInput("'pipelineId' is required: the id .../initiate (or a job) gave.")
+    return value
 
 
 @router.post(
     "/tasking/check-status",
     response_model=PipelineStatus,
-    response_model_exclude_none=True,
-    responses=errors_for(400, 401, 403, 404, 500),
+    responses=errors_for(400, 401, 403, 404, 429, 500),
+    openapi_extra=body_of(PipelineRef),
     summary="Status of a pipeline (an available-dates search or a job)",
 )
 def check_status(
     request: Request,
-    payload: PipelineRef,
     principal: Principal = Depends(authorized(perm.TASKING_STATUS)),
-) -> dict[str, Any]:
+    body: dict[str, Any] = Depends(json_body),
+) -> PipelineStatus:
     runtime = get_runtime(request)
+    pipeline_id = _pipeline_id(body)
     with runtime.db.session() as s:
-        pipe = pipelines.get_owned(s, principal, payload.pipelineId)
+        pipe = pipelines.get_owned(s, principal, pipeline_id)
         if pipe is not None:
             return pipelines.status_of(pipe)
-        job = service.require_owned(s, principal, payload.pipelineId)
+        job = service.require_owned(s, principal, pipeline_id)
         state = service.pipeline_status(s, job)
     next_try = pipelines.NEXT_TRY_S if state in ("NEW", "PROCESSING") else None
-    return {"pipelineId": payload.pipelineId, "status": state, "nextTry": next_try}
+    return PipelineStatus(pipelineId=pipeline_id, status=state, nextTry=next_try)
 
 
 @router.post(
     "/deep-resolution/available_dates/retrieve",
-    response_model=Envelope,
-    response_model_exclude_none=True,
-    responses=errors_for(400, 401, 403, 404, 409, 424, 500),
+    response_model=Envelope[AvailableDates] | Envelope[JobStatusData],
+    responses=errors_for(400, 401, 403, 404, 409, 424, 429, 500),
+    openapi_extra=body_of(PipelineRef),
     summary="The result of a resolved pipeline (409 while running, 424 when failed)",
 )
 def retrieve(
     request: Request,
-    payload: PipelineRef,
     principal: Principal = Depends(authorized(perm.AVAILABLE_DATES)),
-) -> dict[str, Any]:
+    body: dict[str, Any] = Depends(json_body),
+) -> Envelope[AvailableDates] | Envelope[JobStatusData]:
     runtime = get_runtime(request)
+    pipeline_id = _pipeline_id(body)
     with runtime.db.session() as s:
-        pipe = pipelines.get_owned(s, principal, payload.pipelineId)
+        pipe = pipelines.get_owned(s, principal, pipeline_id)
         if pipe is None:
-            return _retrieve_job(runtime, principal, payload.pipelineId)
+            return _retrieve_job(runtime, principal, pipeline_id)
         if pipe.state == PipelineState.FAILED:
             raise PipelineFailed(f"The pipeline failed: {pipe.error}")
         if pipe.state != PipelineState.RESOLVED or pipe.result is None:
@@ -145,10 +129,11 @@ def retrieve(
             raise PipelineNotResolved(
                 f"The pipeline is {pipe.state}; check again in {pipelines.NEXT_TRY_S} s.{retrying}"
             )
-        return envelope.ok(pipe.result, status="SUCCESS")
+        result = AvailableDates.model_validate(pipe.result)
+    return envelope.ok(result, status="SUCCESS")
 
 
-def _retrieve_job(runtime: Runtime, principal: Principal, job_id: str) -> dict[str, Any]:
+def _retrieve_job(runtime: Runtime, principal: Principal, job_id: str) -> Envelope[JobStatusData]:
     with runtime.db.session() as s:
         try:
             job = service.require_owned(s, principal, job_id)

@@ -1,4 +1,10 @@
-"""Pydantic models of the wire format, so /openapi.json says what the service answers."""
+"""Request schemas for `/openapi.json`: they describe the bodies, with the spec's examples.
+
+They check nothing. Every rule of a request lives in `jobs.requests` (and the services that
+call it), so a body is judged in one place and answered with one error envelope; the numbers
+shown here come from that module. Success answers are the typed models of `jobs.answers` in
+`jobs.envelope.Envelope`; errors are `jobs.envelope.ErrorEnvelope`.
+"""
 
 from __future__ import annotations
 
@@ -6,52 +12,139 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from deepres.jobs import requests as rules
+from deepres.jobs.envelope import ErrorEnvelope
 
-class _Open(BaseModel):
-    # Clients written for the spec send extra fields (e.g. `data_cover`): accept and ignore them.
+# The spec's own example area (Norway) and dates, as a bbox so Swagger's "Try it out" body is
+# one the service accepts.
+SPEC_BBOX: dict[str, Any] = {
+    "x_min": 11.16545302951809,
+    "y_min": 60.73687126373886,
+    "x_max": 11.21197326267199,
+    "y_max": 60.75331374707744,
+}
+CALLBACK = "https://webhook.site/e6249d0a-ed68-4b71-9d09-dc694acb34e4"
+TOKEN = "dr_your-client-token"
+
+
+class _Described(BaseModel):
+    # Clients written for the spec send extra fields (e.g. `data_cover`): accepted, not kept.
     model_config = ConfigDict(extra="allow")
 
 
-class BBox(_Open):
-    x_min: float = Field(description="minimum longitude")
-    y_min: float = Field(description="minimum latitude")
-    x_max: float = Field(description="maximum longitude")
-    y_max: float = Field(description="maximum latitude")
+class BBox(_Described):
+    x_min: float = Field(description="minimum longitude", ge=-180, le=180)
+    y_min: float = Field(description="minimum latitude", ge=-90, le=90)
+    x_max: float = Field(description="maximum longitude", ge=-180, le=180)
+    y_max: float = Field(description="maximum latitude", ge=-90, le=90)
 
 
-class AreaRequest(_Open):
+class AreaRequest(_Described):
     client_token: str | None = Field(None, description="or send Authorization: Bearer JWT")
-    bbox: BBox | None = None
+    bbox: BBox | None = Field(None, description="the AOI as a lon/lat box (aoi wins when both)")
     aoi: dict[str, Any] | None = Field(
         None,
-        description="GeoJSON Feature, FeatureCollection of one feature, Polygon or MultiPolygon",
+        description="GeoJSON Feature, FeatureCollection of one feature, Polygon or MultiPolygon "
+        "(one ring, one polygon), or a GeometryCollection extent",
     )
-    cloud_cover: float = Field(ge=0, le=100, description="largest cloud percentage inside the AOI")
-    start_date: str | None = Field(None, description="ISO 8601")
-    end_date: str | None = Field(None, description="ISO 8601")
+    cloud_cover: float = Field(
+        ge=rules.CLOUD_COVER_RANGE[0],
+        le=rules.CLOUD_COVER_RANGE[1],
+        description="largest cloud, shadow and cirrus percentage inside the AOI",
+    )
+    start_date: str | None = Field(None, description="ISO 8601 date or date-time")
+    end_date: str | None = Field(None, description="ISO 8601 date or date-time")
 
 
 class AvailableDatesRequest(AreaRequest):
-    callback_url: str
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "client_token": TOKEN,
+                    "bbox": SPEC_BBOX,
+                    "cloud_cover": 70,
+                    "start_date": "2023-10-01T00:00:00",
+                    "end_date": "2024-01-01T00:00:00",
+                    "callback_url": CALLBACK,
+                }
+            ]
+        }
+    )
+
+    callback_url: str = Field(
+        max_length=rules.MAX_CALLBACK_CHARS, description="where the dates are POSTed"
+    )
 
 
 class InitiateRequest(AreaRequest):
-    callback_url: str | None = None
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "client_token": TOKEN,
+                    "bbox": SPEC_BBOX,
+                    "cloud_cover": 70,
+                    "start_date": "2023-10-01T00:00:00",
+                    "end_date": "2024-01-01T00:00:00",
+                }
+            ]
+        }
+    )
+
+    callback_url: str | None = Field(None, max_length=rules.MAX_CALLBACK_CHARS)
 
 
 class JobRequestBody(AreaRequest):
-    callback_url: str | None = Field(None, description="where each produced file is announced")
-    interval: int | None = Field(None, ge=1, le=365, description="days between searches")
-    dates: list[str] | None = None
-    model: str | None = Field(None, description="a registered model name (default: the service's)")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "client_token": TOKEN,
+                    "bbox": SPEC_BBOX,
+                    "cloud_cover": 70,
+                    "interval": 5,
+                    "end_date": "2024-01-01T00:00:00",
+                    "callback_url": CALLBACK,
+                },
+                {
+                    "client_token": TOKEN,
+                    "bbox": SPEC_BBOX,
+                    "cloud_cover": 20,
+                    "dates": ["2023-10-01T00:00:00"],
+                    "model": "deepres-s2sr",
+                    "scale": 4,
+                },
+            ]
+        }
+    )
+
+    callback_url: str | None = Field(
+        None, max_length=rules.MAX_CALLBACK_CHARS, description="where each file is announced"
+    )
+    interval: int | None = Field(
+        None, ge=1, le=rules.MAX_INTERVAL_DAYS, description="days between searches (default 1)"
+    )
+    dates: list[str] | None = Field(
+        None, max_length=rules.MAX_EXPLICIT_DATES, description="the dates to process"
+    )
+    model: str | None = Field(
+        None, description="a model of GET /deep-resolution/models (default: the service's)"
+    )
     scale: Literal[1, 2, 4] | None = Field(None, description="1: 10 m, 2: 5 m, 4: 2.5 m")
 
 
-class PipelineRef(_Open):
-    pipelineId: str  # the mechanics document's name
+class PipelineRef(_Described):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"pipelineId": "3g4PovfhGxmymQolpgvv"}]}
+    )
+
+    pipelineId: str = Field(description="from .../initiate, or a job id")  # the mechanics name
 
 
-class TokenRequest(BaseModel):
+class TokenRequest(_Described):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"client_token": TOKEN}]})
+
     client_token: str
 
 
@@ -62,42 +155,25 @@ class TokenResponse(BaseModel):
     expires_in: int
 
 
-class Envelope(BaseModel):
-    statusCode: int
-    data: dict[str, Any]
-    version: str
-    timestamp: str
-    status: str | None = None
-
-
-class ErrorData(BaseModel):
-    message: str
-    detail: str | None = None
-
-
-class ErrorEnvelope(BaseModel):
-    statusCode: int
-    data: ErrorData
-    error: str
-    errorMessage: str
-    version: str
-    timestamp: str
-
-
-class PipelineStatus(BaseModel):
-    pipelineId: str
-    status: Literal["NEW", "PROCESSING", "RESOLVED", "FAILED"]
-    nextTry: int | None = None
-
-
-class JobsPage(BaseModel):
-    results: list[dict[str, Any]]
-    cursor: str | None
-
-
 class Health(BaseModel):
     status: str
     checks: dict[str, str] = {}
+
+
+#: Request bodies the routes read themselves; `openapi.py` adds them to the document.
+REQUEST_BODIES: tuple[type[BaseModel], ...] = (
+    AvailableDatesRequest,
+    InitiateRequest,
+    JobRequestBody,
+    PipelineRef,
+    TokenRequest,
+)
+
+
+def body_of(model: type[BaseModel]) -> dict[str, Any]:
+    """`openapi_extra` for a route whose JSON body `model` describes (read by `json_body`)."""
+    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
 
 
 def errors_for(*codes: int) -> dict[int | str, dict[str, Any]]:

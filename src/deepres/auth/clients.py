@@ -25,6 +25,7 @@ class Principal:
     client_id: str
     name: str
     permissions: tuple[str, ...]
+    token_generation: int = 0
 
 
 def new_token() -> str:
@@ -55,10 +56,11 @@ def create_client(
 
 
 def rotate_token(session: Session, keys: ServerKeys, client: Client) -> str:
-    """Replace a client's token: the old one stops working at once."""
+    """Replace a client's token: the old one, and every JWT issued for it, stop working at once."""
     token = new_token()
     client.token_lookup = keys.token_lookup(token)
     client.token_encrypted = keys.encrypt(token)
+    client.token_generation = (client.token_generation or 0) + 1
     session.flush()
     return token
 
@@ -78,4 +80,7 @@ def find_by_token(session: Session, keys: ServerKeys, token: str) -> Client | No
 
 
 def principal_of(client: Client) -> Principal:
-    return Principal(client.id, client.name, tuple(client.permissions))
+    """The caller a client row stands for."""
+    return Principal(
+        client.id, client.name, tuple(client.permissions), client.token_generation or 0
+    )

@@ -1,4 +1,8 @@
-"""Short-lived bearer JWTs exchanged for a client token (`POST /auth/token`)."""
+"""Short-lived bearer JWTs exchanged for a client token (`POST /auth/token`).
+
+Each JWT carries the client's token generation (`gen`); rotating the client token bumps it, so
+`verify`'s caller can refuse every JWT issued before the rotation.
+"""
 
 from __future__ import annotations
 
@@ -25,12 +29,13 @@ def issue(principal: Principal, key: bytes, lifetime_s: int) -> str:
         "iat": now,
         "exp": now + lifetime_s,
         "jti": uuid.uuid4().hex,
+        "gen": principal.token_generation,
     }
     return jwt.encode(claims, key, algorithm=ALGORITHM)
 
 
-def verify(token: str, key: bytes) -> str:
-    """The client id a valid, unexpired JWT speaks for; Unauthorized otherwise."""
+def verify(token: str, key: bytes) -> tuple[str, int]:
+    """(client id, token generation) of a valid, unexpired JWT; Unauthorized otherwise."""
     try:
         claims = jwt.decode(
             token,
@@ -43,4 +48,7 @@ def verify(token: str, key: bytes) -> str:
         raise Unauthorized("Unauthorized. The bearer token has expired.") from exc
     except jwt.PyJWTError as exc:
         raise Unauthorized("Unauthorized. Invalid bearer token.") from exc
-    return str(claims["sub"])
+    generation = claims.get("gen", 0)
+    if isinstance(generation, bool) or not isinstance(generation, int):
+        raise Unauthorized("Unauthorized. Invalid bearer token.")
+    return str(claims["sub"]), generation

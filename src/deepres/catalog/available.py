@@ -15,6 +15,7 @@ from deepres.catalog.cloud_cover import aoi_cloud_cover
 from deepres.catalog.scene import Scene
 from deepres.catalog.search import Catalog, TimeBound
 from deepres.errors import InvalidInput
+from deepres.types import spec_date
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class AvailableDate:
         return {
             "cloud_cover": self.cloud_cover,
             "data_source": self.item_id,
-            "date": f"{self.date.isoformat()}T00:00:00.000Z",
+            "date": spec_date(self.date),
             "mgrs": self.mgrs,
         }
 

@@ -22,6 +22,7 @@ from shapely.geometry.base import BaseGeometry
 from deepres.catalog.items import V1_ASSET_BANDS, band_of_asset_key
 from deepres.catalog.mgrs import mgrs_in_name, mgrs_of_utm_point, utm_zone_of_epsg
 from deepres.errors import InvalidInput, SceneReadError
+from deepres.types import BBox
 
 #: Non-band files indexed when present, by v1 asset key (v0 keys map to the same files).
 EXTRA_ASSET_FILES: dict[str, str] = {"aot": "AOT", "wvp": "WVP", "visual": "TCI"}
@@ -53,7 +54,7 @@ class _Raster:
     epsg: int | None
     shape: tuple[int, int]
     transform: list[float]
-    bounds: tuple[float, float, float, float]
+    bounds: BBox
     tags: dict[str, str]
 
 

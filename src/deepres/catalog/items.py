@@ -14,6 +14,7 @@ from pystac.utils import str_to_datetime
 from deepres.catalog.mgrs import mgrs_in_name, normalise_mgrs, utm_zone_of_epsg
 from deepres.catalog.scene import Scene
 from deepres.errors import InvalidInput
+from deepres.types import BBox
 
 #: Earth Search v1 `sentinel-2-l2a` asset keys → band ids.
 V1_ASSET_BANDS: dict[str, str] = {
@@ -157,7 +158,7 @@ def _processing_baseline(props: dict[str, Any]) -> str | None:
     return None
 
 
-def _bbox(bbox: list[float] | None) -> tuple[float, float, float, float] | None:
+def _bbox(bbox: list[float] | None) -> BBox | None:
     if bbox is None or len(bbox) < 4:
         return None
     if len(bbox) == 6:  # 3-D bbox: drop the heights

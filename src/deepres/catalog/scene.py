@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from deepres.types import BBox
+
 #: Bands deepres super-resolves, in output order: the 10 m bands, then the 20 m bands.
 BANDS_10M: tuple[str, ...] = ("B02", "B03", "B04", "B08")
 BANDS_20M: tuple[str, ...] = ("B05", "B06", "B07", "B8A", "B11", "B12")
@@ -29,7 +31,7 @@ class Scene:
     epsg: int | None
     assets: dict[str, str]
     geometry: dict[str, Any] | None = None
-    bbox: tuple[float, float, float, float] | None = None
+    bbox: BBox | None = None
     eo_cloud_cover: float | None = None
     processing_baseline: str | None = None
     boa_offset_applied: bool | None = None

@@ -1,11 +1,24 @@
-"""The spec's response and webhook bodies, built in one place."""
+"""The spec's envelopes, in one place: every answer and webhook body derives from `Wire`.
+
+`Wire` leaves out keys whose value is None, so no answer carries a null the spec does not have
+(a model names the keys that must stay, such as a page's `cursor`). `Envelope[T]` is the
+spec's `{"statusCode", "data", "version", "timestamp"}` around a typed `data`; `ErrorEnvelope`
+is the one error body both documents' clients read.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
 from deepres import API_VERSION
+from deepres.types import spec_date
+
+__all__ = ["Envelope", "ErrorEnvelope", "Wire", "error", "ok", "spec_date", "timestamp"]
+
+T = TypeVar("T")
 
 
 def timestamp() -> str:
@@ -13,31 +26,59 @@ def timestamp() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def spec_date(day: dt.date) -> str:
-    """A date as the spec writes it: `2023-10-01T00:00:00.000Z`."""
-    return f"{day.isoformat()}T00:00:00.000Z"
+class Wire(BaseModel):
+    """Base of every body deepres sends: None-valued keys are left out of the JSON."""
+
+    model_config = ConfigDict(extra="forbid")
+    #: Keys sent even when None (the mechanics document's `cursor` on the last page).
+    keep_none: ClassVar[frozenset[str]] = frozenset()
+
+    @model_serializer(mode="wrap")
+    def _without_nulls(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if not isinstance(data, dict):
+            return data
+        return {k: v for k, v in data.items() if v is not None or k in self.keep_none}
 
 
-def ok(data: Any, **extra: Any) -> dict[str, Any]:
-    return {
-        "statusCode": 200,
-        "data": data,
-        "version": API_VERSION,
-        "timestamp": timestamp(),
-        **extra,
-    }
+class Envelope(Wire, Generic[T]):
+    """`{"statusCode": 200, "data": ..., "version": "v1.0", "timestamp": ...}` (+ `status`)."""
+
+    statusCode: int = 200
+    data: T
+    version: str = API_VERSION
+    timestamp: str
+    status: str | None = None
+
+
+def ok(data: T, *, status: str | None = None) -> Envelope[T]:
+    """A 200 envelope around `data`, stamped now."""
+    return Envelope[T](data=data, timestamp=timestamp(), status=status)
+
+
+class ErrorData(Wire):
+    message: str
+    detail: str | None = None
+
+
+class ErrorEnvelope(Wire):
+    """The error envelope: `data.message` for the product spec, `error*` for the mechanics one."""
+
+    statusCode: int
+    data: ErrorData
+    error: str
+    errorMessage: str
+    version: str = API_VERSION
+    timestamp: str
 
 
 def error(status: int, code: str, message: str, detail: str | None = None) -> dict[str, Any]:
-    """The error envelope both documents' clients read (`data.message` and `errorMessage`)."""
-    data: dict[str, Any] = {"message": message}
-    if detail is not None:
-        data["detail"] = detail
-    return {
-        "statusCode": status,
-        "data": data,
-        "error": code,
-        "errorMessage": message,
-        "version": API_VERSION,
-        "timestamp": timestamp(),
-    }
+    """The error envelope as JSON-ready data."""
+    body = ErrorEnvelope(
+        statusCode=status,
+        data=ErrorData(message=message, detail=detail),
+        error=code,
+        errorMessage=message,
+        timestamp=timestamp(),
+    )
+    return body.model_dump(mode="json")

@@ -1,4 +1,8 @@
-"""The webhook outbox: every message is a row, sent by a worker, retried on the schedule."""
+"""The webhook outbox: every message is a row, sent by a worker, retried on the schedule.
+
+Callers `announce` a typed message (`announcements`) inside the transaction that records what
+it announces, then `dispatch` the returned ids once that transaction has committed.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from deepres.auth.models import Client
 from deepres.db import utcnow
+from deepres.jobs.announcements import Announcement
 from deepres.jobs.models import Delivery, DeliveryAttempt, DeliveryState, Job, JobState
 from deepres.jobs.runtime import Runtime
 from deepres.webhooks.retry import next_delay
@@ -65,6 +70,47 @@ def enqueue(
     except IntegrityError:
         return None  # a concurrent run of the same task enqueued it first
     return delivery
+
+
+def announce(
+    session: Session,
+    announcement: Announcement,
+    *,
+    client_id: str,
+    url: str | None,
+    job_id: str | None = None,
+    pipeline_id: str | None = None,
+) -> str | None:
+    """Queue `announcement` for `url`; its id, or None (no URL, or already queued once)."""
+    if not url:
+        return None
+    delivery = enqueue(
+        session,
+        client_id=client_id,
+        url=url,
+        event=announcement.event,
+        payload=announcement.payload.model_dump(mode="json"),
+        dedupe_key=announcement.dedupe_key,
+        job_id=job_id,
+        pipeline_id=pipeline_id,
+    )
+    return delivery.id if delivery else None
+
+
+def announce_for_job(session: Session, job: Job, announcement: Announcement) -> str | None:
+    """`announce` to the job's callback, unless it has none or was cancelled."""
+    if job.state == JobState.CANCELLED:
+        return None
+    return announce(
+        session, announcement, client_id=job.client_id, url=job.callback_url, job_id=job.id
+    )
+
+
+def dispatch_all(runtime: Runtime, delivery_ids: list[str | None]) -> None:
+    """`dispatch` every id that `announce` gave (None ones are skipped)."""
+    for delivery_id in delivery_ids:
+        if delivery_id is not None:
+            dispatch(runtime, delivery_id)
 
 
 def dispatch(runtime: Runtime, delivery_id: str) -> None:

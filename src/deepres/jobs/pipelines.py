@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -13,36 +12,63 @@ from sqlalchemy.orm import Session
 from deepres.auth.clients import Principal
 from deepres.catalog.available import find_available_dates
 from deepres.db import utcnow
-from deepres.errors import CatalogUnavailable, DeepresError
-from deepres.jobs import envelope, outbox
+from deepres.errors import CatalogUnavailable, DeepresError, InvalidInput
+from deepres.jobs import announcements, outbox
+from deepres.jobs.answers import AvailableDate, AvailableDates, PipelineStatus
 from deepres.jobs.dispatch import TASK_SEARCH_DATES
 from deepres.jobs.models import Pipeline, PipelineState
 from deepres.jobs.requests import DatesRequest, parse_dates_request
 from deepres.jobs.runtime import Runtime
+from deepres.webhooks.ssrf import validate_callback_url
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 NEXT_TRY_S = 5
+MAX_SEARCH_HECTARES = 2_500_000
 
 
-def create(runtime: Runtime, principal: Principal, body: dict[str, Any], req: DatesRequest) -> str:
-    """Record a new pipeline and queue its search; the id answers check-status and retrieve."""
+def check(runtime: Runtime, body: object, *, callback_required: bool) -> DatesRequest:
+    """The checked available-dates request, or the error that says what to fix."""
+    settings = runtime.settings
+    req = parse_dates_request(
+        body,
+        today=utcnow().date(),
+        callback_required=callback_required,
+        max_vertices=settings.max_vertices,
+    )
+    if req.aoi.area_hectares > MAX_SEARCH_HECTARES:
+        raise InvalidInput(
+            f"AOI of {req.aoi.area_hectares:,.0f} ha is too large to search; "
+            f"the limit is {MAX_SEARCH_HECTARES:,} ha. Split it (deepres split)."
+        )
+    if req.callback_url:
+        validate_callback_url(req.callback_url, allow_private=settings.webhook_allow_private)
+    return req
+
+
+def create(
+    runtime: Runtime, principal: Principal, body: object, *, callback_required: bool
+) -> tuple[str, DatesRequest]:
+    """Check and record a new pipeline, queue its search: (pipeline id, the request).
+
+    The id answers check-status and retrieve; the callback (when given) gets the result.
+    """
+    req = check(runtime, body, callback_required=callback_required)
     pipeline_id = str(uuid.uuid4())
-    stored = {k: v for k, v in body.items() if k != "client_token"}
     with runtime.db.session() as s:
         s.add(
             Pipeline(
                 id=pipeline_id,
                 client_id=principal.client_id,
-                request=stored,
+                request=req.stored(),
                 callback_url=req.callback_url,
                 state=PipelineState.NEW,
                 lease_until=_lease(runtime),
             )
         )
     runtime.send(TASK_SEARCH_DATES, pipeline_id)
-    return pipeline_id
+    return pipeline_id, req
 
 
 def _lease(runtime: Runtime) -> dt.datetime:
@@ -97,19 +123,18 @@ def run(runtime: Runtime, pipeline_id: str) -> None:
     except DeepresError as exc:
         _fail(runtime, pipeline, exc.message)
         return
-    result = {
-        "area_hectares": req.aoi.area_hectares,
-        "available_dates": [d.to_payload() for d in found],
-    }
+    result = AvailableDates(
+        area_hectares=req.aoi.area_hectares,
+        available_dates=[AvailableDate.model_validate(d.to_payload()) for d in found],
+    )
     with runtime.db.session() as s:
         row = s.get(Pipeline, pipeline_id)
         assert row is not None
         row.state = PipelineState.RESOLVED
-        row.result = result
+        row.result = result.model_dump(mode="json")
         row.lease_until = None
-        delivery = _announce(s, row, envelope.ok(result, status="SUCCESS"), "available_dates")
-    if delivery:
-        outbox.dispatch(runtime, delivery)
+        sent = _announce(s, row, announcements.dates_found(row.id, result))
+    outbox.dispatch_all(runtime, [sent])
 
 
 def _retry_later(runtime: Runtime, pipeline_id: str, attempts: int, error: str) -> None:
@@ -129,31 +154,14 @@ def _fail(runtime: Runtime, pipeline: Pipeline, message: str) -> None:
         row.state = PipelineState.FAILED
         row.error = message
         row.lease_until = None
-        body = {
-            "statusCode": 424,
-            "data": {"pipelineId": row.id, "error": message, "version": "v1.0"},
-            "status": "FAILED",
-            "version": "v1.0",
-            "timestamp": envelope.timestamp(),
-        }
-        delivery = _announce(s, row, body, "available_dates.failed")
-    if delivery:
-        outbox.dispatch(runtime, delivery)
+        sent = _announce(s, row, announcements.dates_failed(row.id, message))
+    outbox.dispatch_all(runtime, [sent])
 
 
-def _announce(s: Session, row: Pipeline, payload: dict[str, Any], event: str) -> str | None:
-    if not row.callback_url:
-        return None
-    delivery = outbox.enqueue(
-        s,
-        client_id=row.client_id,
-        url=row.callback_url,
-        event=event,
-        payload=payload,
-        dedupe_key=f"pipeline:{row.id}",
-        pipeline_id=row.id,
+def _announce(s: Session, row: Pipeline, message: announcements.Announcement) -> str | None:
+    return outbox.announce(
+        s, message, client_id=row.client_id, url=row.callback_url, pipeline_id=row.id
     )
-    return delivery.id if delivery else None
 
 
 def get_owned(s: Session, principal: Principal, pipeline_id: str) -> Pipeline | None:
@@ -163,8 +171,9 @@ def get_owned(s: Session, principal: Principal, pipeline_id: str) -> Pipeline | 
     return row
 
 
-def status_of(row: Pipeline) -> dict[str, Any]:
-    return {"pipelineId": row.id, "status": row.state, "nextTry": _next_try(row.state)}
+def status_of(row: Pipeline) -> PipelineStatus:
+    """The pipeline's state as check-status answers it."""
+    return PipelineStatus(pipelineId=row.id, status=row.state, nextTry=_next_try(row.state))
 
 
 def _next_try(state: str) -> int | None:

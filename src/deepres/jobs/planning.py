@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from deepres.catalog.available import AvailableDate, find_available_dates
 from deepres.db import utcnow
 from deepres.errors import CatalogUnavailable, DeepresError
+from deepres.jobs import announcements, outbox
 from deepres.jobs.dispatch import TASK_PROCESS_DATE
 from deepres.jobs.models import DateState, Job, JobDate, JobState
 from deepres.jobs.runtime import Runtime
@@ -139,15 +140,20 @@ def _record(
 ) -> None:
     lease = utcnow() + dt.timedelta(seconds=runtime.settings.task_lease_seconds)
     new_ids: list[int] = []
-    failed_ids: list[int] = []
+    sent: list[str | None] = []
     with runtime.db.session() as s:
         job = s.get(Job, job_id)
         if job is None or job.state not in (JobState.NEW, JobState.ACTIVE):
             return  # cancelled while searching: add nothing
         for row in _rows_for(job, found, lease):
-            if _insert_date(s, row) is not None:
-                s.flush()
-                (new_ids if row.state == DateState.PENDING else failed_ids).append(row.id)
+            if _insert_date(s, row) is None:
+                continue
+            s.flush()
+            if row.state == DateState.PENDING:
+                new_ids.append(row.id)
+            else:
+                failure = announcements.date_failed(job.id, row.mgrs, row.date, row.error)
+                sent.append(outbox.announce_for_job(s, job, failure))
         if window is not None:
             job.searched_until = window.end
         job.search_attempts = 0
@@ -159,15 +165,13 @@ def _record(
         else:
             job.state = JobState.SEARCHED
             job.next_search_at = None
-    from deepres.jobs.processing import announce_failure
-
-    for date_id in failed_ids:
-        announce_failure(runtime, date_id)
+    outbox.dispatch_all(runtime, sent)
     for date_id in new_ids:
         runtime.send(TASK_PROCESS_DATE, date_id)
 
 
 def _search_failed(runtime: Runtime, job_id: str, message: str, attempts: int) -> None:
+    sent = None
     with runtime.db.session() as s:
         if attempts < MAX_SEARCH_ATTEMPTS:
             log.warning(
@@ -179,11 +183,11 @@ def _search_failed(runtime: Runtime, job_id: str, message: str, attempts: int) -
                 .values(search_lease_until=utcnow() + dt.timedelta(seconds=30 * attempts))
             )
             return
-        s.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.state.in_((JobState.NEW, JobState.ACTIVE)))
-            .values(state=JobState.FAILED, error=message, search_lease_until=None)
-        )
-    from deepres.jobs.processing import announce_job_failure
-
-    announce_job_failure(runtime, job_id, message)
+        job = s.get(Job, job_id)
+        if job is None or job.state not in (JobState.NEW, JobState.ACTIVE):
+            return
+        job.state = JobState.FAILED
+        job.error = message
+        job.search_lease_until = None
+        sent = outbox.announce_for_job(s, job, announcements.job_failed(job.id, message))
+    outbox.dispatch_all(runtime, [sent])

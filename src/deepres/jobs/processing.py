@@ -17,7 +17,7 @@ from sqlalchemy import update
 from deepres.catalog.scene import Scene
 from deepres.db import utcnow
 from deepres.errors import DeepresError
-from deepres.jobs import envelope, outbox
+from deepres.jobs import announcements, outbox
 from deepres.jobs.models import DateState, Job, JobDate, JobState
 from deepres.jobs.runtime import Runtime
 from deepres.raster import process_scene
@@ -123,6 +123,7 @@ def process(runtime: Runtime, date_id: int) -> None:
 def _done(
     runtime: Runtime, date_id: int, key: str, product: dict[str, Any], seconds: float
 ) -> None:
+    sent = None
     with runtime.db.session() as s:
         row = s.get(JobDate, date_id)
         job = s.get(Job, row.job_id) if row else None
@@ -134,34 +135,11 @@ def _done(
         row.lease_until = None
         row.error = None
         row.processing_seconds = seconds
-        delivery = None
         if job.callback_url and job.state != JobState.CANCELLED:
             link = runtime.storage.url(key, runtime.settings.link_expiry_seconds)
-            payload = {
-                "statusCode": 200,
-                "job_id": job.id,
-                "data": {
-                    "filename": key.rsplit("/", 1)[-1],
-                    "job_id": job.id,
-                    "link": link,
-                    "status": "success",
-                    "timestamp": envelope.timestamp(),
-                    "version": "v1.0",
-                    "date": envelope.spec_date(row.date),
-                    "mgrs": row.mgrs,
-                },
-            }
-            delivery = outbox.enqueue(
-                s,
-                client_id=job.client_id,
-                url=job.callback_url,
-                event="file.processed",
-                payload=payload,
-                dedupe_key=f"file:{key}",
-                job_id=job.id,
-            )
-    if delivery is not None:
-        outbox.dispatch(runtime, delivery.id)
+            message = announcements.file_processed(job.id, row.mgrs, row.date, key, link)
+            sent = outbox.announce_for_job(s, job, message)
+    outbox.dispatch_all(runtime, [sent])
 
 
 def _retry_or_fail(runtime: Runtime, date_id: int, attempts: int, message: str) -> None:
@@ -183,66 +161,16 @@ def _retry_or_fail(runtime: Runtime, date_id: int, attempts: int, message: str) 
 
 
 def _fail(runtime: Runtime, date_id: int, message: str) -> None:
-    with runtime.db.session() as s:
-        s.execute(
-            update(JobDate)
-            .where(JobDate.id == date_id)
-            .values(state=DateState.FAILED, error=message, lease_until=None)
-        )
-    announce_failure(runtime, date_id)
-
-
-def _error_payload(job_id: str, extra: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "statusCode": 400,
-        "job_id": job_id,
-        "data": {
-            "data": {
-                "job_id": job_id,
-                "version": "v1.0",
-                "error": "Bad Request. There was an error processing the task.",
-                "timestamp": envelope.timestamp(),
-                **extra,
-            }
-        },
-    }
-
-
-def announce_failure(runtime: Runtime, date_id: int) -> None:
-    """Send the spec's error webhook for a date that failed (once, whatever the reruns)."""
+    """Mark a date FAILED and send its error webhook (once, whatever the reruns)."""
+    sent = None
     with runtime.db.session() as s:
         row = s.get(JobDate, date_id)
         job = s.get(Job, row.job_id) if row else None
-        if row is None or job is None or not job.callback_url or job.state == JobState.CANCELLED:
+        if row is None or job is None:
             return
-        extra = {"date": envelope.spec_date(row.date), "mgrs": row.mgrs, "message": row.error}
-        delivery = outbox.enqueue(
-            s,
-            client_id=job.client_id,
-            url=job.callback_url,
-            event="file.failed",
-            payload=_error_payload(job.id, extra),
-            dedupe_key=f"failed:{job.id}/{row.mgrs}/{row.date.isoformat()}",
-            job_id=job.id,
-        )
-    if delivery is not None:
-        outbox.dispatch(runtime, delivery.id)
-
-
-def announce_job_failure(runtime: Runtime, job_id: str, message: str) -> None:
-    """Send the error webhook for a job whose catalog search failed for good."""
-    with runtime.db.session() as s:
-        job = s.get(Job, job_id)
-        if job is None or not job.callback_url:
-            return
-        delivery = outbox.enqueue(
-            s,
-            client_id=job.client_id,
-            url=job.callback_url,
-            event="job.failed",
-            payload=_error_payload(job.id, {"message": message}),
-            dedupe_key=f"job-failed:{job.id}",
-            job_id=job.id,
-        )
-    if delivery is not None:
-        outbox.dispatch(runtime, delivery.id)
+        row.state = DateState.FAILED
+        row.error = message
+        row.lease_until = None
+        failure = announcements.date_failed(job.id, row.mgrs, row.date, message)
+        sent = outbox.announce_for_job(s, job, failure)
+    outbox.dispatch_all(runtime, [sent])

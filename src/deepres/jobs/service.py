@@ -1,4 +1,9 @@
-"""Deep-resolution jobs as the API sees them: create, status, cancel, list."""
+"""Deep-resolution jobs as the API sees them: create, status, cancel, list.
+
+`create` owns every rule a job must pass (the request's own rules in `requests`, the area
+guard, the model and its scales from the model card, the callback's address, the client's
+allocation); the router only hands over the JSON body and shapes the answer.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +17,13 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from deepres.aoi import check_area
 from deepres.auth.clients import Principal
 from deepres.auth.models import Client
 from deepres.db import utcnow
 from deepres.errors import Conflict, InvalidInput, NotFound, PaymentRequired
+from deepres.jobs.answers import JobCancelled, JobsPage, JobStatusData, JobSummary, StatusEntry
 from deepres.jobs.dispatch import TASK_PLAN_JOB
-from deepres.jobs.envelope import spec_date
 from deepres.jobs.models import (
     DateState,
     Delivery,
@@ -26,8 +32,11 @@ from deepres.jobs.models import (
     JobDate,
     JobState,
 )
-from deepres.jobs.requests import JobRequest
+from deepres.jobs.requests import JobRequest, parse_job_request
 from deepres.jobs.runtime import Runtime
+from deepres.sr import describe_model
+from deepres.types import spec_date
+from deepres.webhooks.ssrf import validate_callback_url
 
 OPEN_DATE_STATES = (DateState.PENDING, DateState.PROCESSING)
 PAGE_DEFAULT = 50
@@ -38,19 +47,37 @@ def _request_hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def check(runtime: Runtime, body: object) -> tuple[JobRequest, str, int]:
+    """(the checked request, its model, its scale), or the error that says what to fix."""
+    settings = runtime.settings
+    req = parse_job_request(body, today=utcnow().date(), max_vertices=settings.max_vertices)
+    check_area(req.aoi, settings.min_hectares, settings.max_hectares)
+    model = describe_model(req.model or settings.default_model, settings.models_dir)
+    scale = req.scale or settings.output_scale
+    if scale not in model.scales:
+        raise InvalidInput(
+            f"Model {model.name!r} supports scales {list(model.scales)}, not {scale}."
+        )
+    if req.callback_url:
+        validate_callback_url(req.callback_url, allow_private=settings.webhook_allow_private)
+    return req, model.name, scale
+
+
 def create(
     runtime: Runtime,
     principal: Principal,
-    body: dict[str, Any],
-    req: JobRequest,
+    body: object,
     *,
     idempotency_key: str | None = None,
 ) -> tuple[str, bool]:
-    """Record a job and queue its first catalog search; (job id, created) with idempotency."""
-    stored = {k: v for k, v in body.items() if k != "client_token"}
+    """Check and record a job, queue its first catalog search; (job id, created).
+
+    With an `idempotency_key` the same request gives the same job again (created False), and
+    a different request under the same key is a Conflict.
+    """
+    req, model, scale = check(runtime, body)
+    stored = req.stored()
     digest = _request_hash(stored)
-    model = req.model or runtime.settings.default_model
-    scale = req.scale or runtime.settings.output_scale
     with runtime.db.session() as s:
         if idempotency_key:
             prior = s.scalars(
@@ -141,42 +168,51 @@ def public_status(job: Job, active: bool) -> str | None:
     return "ACTIVE" if active else None
 
 
-def status(runtime: Runtime, s: Session, job: Job) -> dict[str, Any]:
+def status(runtime: Runtime, s: Session, job: Job) -> JobStatusData:
     """The `data` of `GET /deep-resolution/status/{job_id}`."""
     rows = s.scalars(
         select(JobDate).where(JobDate.job_id == job.id).order_by(JobDate.date, JobDate.mgrs)
     ).all()
-    dates = [_date_entry(runtime, row) for row in rows]
-    data: dict[str, Any] = {"job_id": job.id, "dates": dates}
     # Judged from the rows just read, so the answer never contradicts itself (a second query
     # could see a date finish that the first still showed in progress).
     open_rows = any(row.state in OPEN_DATE_STATES for row in rows)
     state = public_status(job, running(job, open_rows))
-    if state is not None:
-        data["status"] = state
-    if job.state == JobState.FAILED and job.error:
-        data["error"] = job.error
-    return data
+    return JobStatusData(
+        job_id=job.id,
+        status=state,
+        dates=[_date_entry(runtime, row) for row in rows],
+        error=job.error if job.state == JobState.FAILED else None,
+    )
 
 
-def _date_entry(runtime: Runtime, row: JobDate) -> dict[str, Any]:
-    entry: dict[str, Any] = {"date": spec_date(row.date), "status": row.state, "mgrs": row.mgrs}
-    if row.cloud_cover is not None:
-        entry["cloud_cover"] = row.cloud_cover
-    if row.item_id:
-        entry["data_source"] = row.item_id
-    if row.state == DateState.PROCESSED and row.storage_key:
-        entry["link"] = runtime.storage.url(row.storage_key, runtime.settings.link_expiry_seconds)
-        entry["filename"] = row.storage_key.rsplit("/", 1)[-1]
-    if row.state == DateState.FAILED and row.error:
-        entry["reason"] = row.error
-    return entry
+def _date_entry(runtime: Runtime, row: JobDate) -> StatusEntry:
+    processed = row.state == DateState.PROCESSED and bool(row.storage_key)
+    key = row.storage_key or ""
+    return StatusEntry(
+        date=spec_date(row.date),
+        status=row.state,
+        mgrs=row.mgrs or None,
+        cloud_cover=row.cloud_cover,
+        data_source=row.item_id or None,
+        link=runtime.storage.url(key, runtime.settings.link_expiry_seconds) if processed else None,
+        filename=key.rsplit("/", 1)[-1] if processed else None,
+        reason=row.error if row.state == DateState.FAILED else None,
+    )
 
 
-def cancel(runtime: Runtime, principal: Principal, job_id: str) -> dict[str, Any]:
-    """Stop a job at once: nothing new starts and nothing more is delivered."""
+def cancel(runtime: Runtime, principal: Principal, job_id: str) -> JobCancelled:
+    """Stop a job at once: nothing new starts and nothing more is delivered.
+
+    Cancelling a cancelled job answers the same again; a job that has already finished (every
+    date done, nothing watched) cannot be cancelled: Conflict, and it stays as it was.
+    """
     with runtime.db.session() as s:
         job = require_owned(s, principal, job_id)
+        if job.state != JobState.CANCELLED and not is_running(s, job):
+            raise Conflict(
+                "This job has finished: every date is done and nothing is being watched, "
+                "so there is nothing to cancel."
+            )
         if job.state != JobState.CANCELLED:
             job.state = JobState.CANCELLED
             job.next_search_at = None
@@ -190,7 +226,7 @@ def cancel(runtime: Runtime, principal: Principal, job_id: str) -> dict[str, Any
                 .where(Delivery.job_id == job.id, Delivery.state == DeliveryState.PENDING)
                 .values(state=DeliveryState.DISABLED, last_error="job cancelled: not sent")
             )
-    return {"job_id": job_id, "status": "CANCELLED"}
+    return JobCancelled(job_id=job_id)
 
 
 def _encode_cursor(created: dt.datetime, job_id: str) -> str:
@@ -209,7 +245,7 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
 
 def list_jobs(
     runtime: Runtime, principal: Principal, cursor: str | None, limit: int | None
-) -> dict[str, Any]:
+) -> JobsPage:
     """A page of the caller's jobs, newest first: `{"results": [...], "cursor": next or None}`."""
     size = min(max(limit or PAGE_DEFAULT, 1), PAGE_MAX)
     with runtime.db.session() as s:
@@ -223,10 +259,10 @@ def list_jobs(
         page = rows[:size]
         results = [_summary(s, job) for job in page]
     next_cursor = _encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > size else None
-    return {"results": results, "cursor": next_cursor}
+    return JobsPage(results=results, cursor=next_cursor)
 
 
-def _summary(s: Session, job: Job) -> dict[str, Any]:
+def _summary(s: Session, job: Job) -> JobSummary:
     counts = dict(
         s.execute(
             select(JobDate.state, func.count())
@@ -234,22 +270,20 @@ def _summary(s: Session, job: Job) -> dict[str, Any]:
             .group_by(JobDate.state)
         ).all()
     )
-    summary: dict[str, Any] = {
-        "job_id": job.id,
-        "created": job.created_at.isoformat() + "Z",
-        "area_hectares": job.area_hectares,
-        "cloud_cover": job.cloud_cover,
-        "start_date": job.start_date.isoformat() if job.start_date else None,
-        "end_date": job.end_date.isoformat() if job.end_date else None,
-        "dates": job.dates,
-        "model": job.model,
-        "dates_by_status": {str(k): int(v) for k, v in counts.items()},
-    }
     open_dates = any(counts.get(state, 0) for state in OPEN_DATE_STATES)
-    state = public_status(job, running(job, open_dates))
-    if state is not None:
-        summary["status"] = state
-    return summary
+    return JobSummary(
+        job_id=job.id,
+        created=job.created_at.isoformat() + "Z",
+        area_hectares=job.area_hectares,
+        cloud_cover=job.cloud_cover,
+        start_date=job.start_date.isoformat() if job.start_date else None,
+        end_date=job.end_date.isoformat() if job.end_date else None,
+        dates=job.dates,
+        model=job.model,
+        scale=job.scale,
+        dates_by_status={str(k): int(v) for k, v in counts.items()},
+        status=public_status(job, running(job, open_dates)),
+    )
 
 
 def pipeline_status(s: Session, job: Job) -> str:

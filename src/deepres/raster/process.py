@@ -31,6 +31,7 @@ from deepres.raster.tiling import (
     window_transform,
 )
 from deepres.sr.base import SRModel
+from deepres.types import BBox
 
 UInt16Array = npt.NDArray[np.uint16]
 
@@ -46,7 +47,7 @@ class ProductInfo:
 
     path: Path
     epsg: int
-    bounds: tuple[float, float, float, float]  # left, bottom, right, top in the product CRS
+    bounds: BBox  # left, bottom, right, top in the product CRS
     width: int
     height: int
     resolution: float  # pixel size in CRS units: the scene's 10 m grid pixel / scale

@@ -16,6 +16,7 @@ from rasterio.windows import Window
 
 from deepres.catalog.scene import BANDS_10M, BANDS_20M, Scene
 from deepres.errors import InvalidInput, SceneReadError
+from deepres.types import BBox
 
 FloatArray = npt.NDArray[np.float32]
 BoolArray = npt.NDArray[np.bool_]
@@ -46,7 +47,7 @@ class SceneGrid:
         return float(self.transform_10m.a)
 
     @property
-    def bounds(self) -> tuple[float, float, float, float]:
+    def bounds(self) -> BBox:
         """(left, bottom, right, top) of the area both grids cover."""
         t10, t20 = self.transform_10m, self.transform_20m
         right = min(t10.c + t10.a * self.width_10m, t20.c + t20.a * self.width_20m)

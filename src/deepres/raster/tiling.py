@@ -16,6 +16,7 @@ from rasterio.windows import Window
 from shapely.geometry.base import BaseGeometry
 
 from deepres.raster.reader import SceneGrid
+from deepres.types import BBox
 
 # Coordinates within a millionth of a pixel of an edge count as on it (float noise in bounds).
 _SNAP = 1e-6
@@ -90,7 +91,7 @@ def window_transform(window: Window, transform: Affine) -> Affine:
     return transform @ Affine.translation(window.col_off, window.row_off)
 
 
-def window_bounds(window: Window, transform: Affine) -> tuple[float, float, float, float]:
+def window_bounds(window: Window, transform: Affine) -> BBox:
     """(left, bottom, right, top) of `window` on a north-up grid with `transform`."""
     t = window_transform(window, transform)
     return (t.c, t.f + t.e * window.height, t.c + t.a * window.width, t.f)

@@ -30,7 +30,8 @@ import shapely
 from affine import Affine
 from pyproj import Transformer
 
-from deepres.catalog.scene import BANDS_10M, BANDS_20M, OUTPUT_BANDS, Scene
+from deepres.bands import BANDS_10M, BANDS_20M, OUTPUT_BANDS
+from deepres.catalog.scene import Scene
 from deepres.jobs.processing import halo_for
 from deepres.raster import process_scene, validate_cog
 from deepres.sr import get_model

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepres.catalog.scene import BANDS_10M, BANDS_20M
+from deepres.bands import BANDS_10M, BANDS_20M
 from deepres.sr import get_model
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

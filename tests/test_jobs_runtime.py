@@ -14,8 +14,8 @@ from shapely.geometry import box
 from sqlalchemy import func, select
 
 from deepres.auth.clients import Principal, create_client, principal_of
+from deepres.bands import OUTPUT_BANDS
 from deepres.catalog.index import write_index
-from deepres.catalog.scene import OUTPUT_BANDS
 from deepres.jobs import planning, processing, scheduler, service
 from deepres.jobs.dispatch import TASK_DELIVER, TASK_PLAN_JOB, TASK_PROCESS_DATE
 from deepres.jobs.models import DateState, Delivery, Job, JobDate, JobState

@@ -15,7 +15,8 @@ from pyproj import Transformer
 from rasterio.features import geometry_mask
 from rasterio.windows import Window
 
-from deepres.catalog.scene import OUTPUT_BANDS, Scene
+from deepres.bands import OUTPUT_BANDS
+from deepres.catalog.scene import Scene
 from deepres.errors import InvalidInput, SceneReadError
 from deepres.raster import ProductInfo, process_scene, read_window_bands, validate_cog
 from deepres.sr import get_model

@@ -16,7 +16,7 @@ from pystac.extensions.raster import RasterExtension
 from shapely.geometry import box, shape
 
 from deepres import stac
-from deepres.catalog.scene import OUTPUT_BANDS
+from deepres.bands import OUTPUT_BANDS
 from deepres.jobs.models import Job, JobDate
 from tests.harness import Service
 

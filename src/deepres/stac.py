@@ -27,29 +27,14 @@ from pystac.extensions.projection import ProjectionExtension
 from pystac.extensions.raster import DataType, RasterBand, RasterExtension
 from shapely.geometry import box, mapping, shape
 
-from deepres.catalog.scene import OUTPUT_BANDS
+from deepres.bands import OUTPUT_BANDS, REFLECTANCE_SCALE, S2_BANDS
 from deepres.jobs.models import DateState, Job, JobDate
 
 #: Media type of the `data` asset.
 COG_MEDIA_TYPE = str(pystac.MediaType.COG)
-#: Reflectance = DN * REFLECTANCE_SCALE (the L2A offset is removed before writing).
-REFLECTANCE_SCALE = 0.0001
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 
-#: Sentinel-2 bands: (eo common name, centre wavelength, full width at half maximum), in um.
-S2_BANDS: dict[str, tuple[str, float, float]] = {
-    "B02": ("blue", 0.49, 0.098),
-    "B03": ("green", 0.56, 0.045),
-    "B04": ("red", 0.665, 0.038),
-    "B08": ("nir", 0.842, 0.145),
-    "B05": ("rededge", 0.704, 0.019),
-    "B06": ("rededge", 0.74, 0.018),
-    "B07": ("rededge", 0.783, 0.028),
-    "B8A": ("nir08", 0.865, 0.033),
-    "B11": ("swir16", 1.61, 0.143),
-    "B12": ("swir22", 2.19, 0.242),
-}
 
 # Longest footprint edge (CRS units, metres in UTM) left without intermediate vertices.
 _DENSIFY_M = 10_000.0
@@ -110,7 +95,7 @@ def _round(lonlat: tuple[Any, Any]) -> npt.NDArray[np.float64]:
 def _bands(resolution: float) -> tuple[list[Band], list[RasterBand]]:
     eo, raster = [], []
     for name in OUTPUT_BANDS:
-        common, centre, fwhm = S2_BANDS[name]
+        common, centre, fwhm, _ = S2_BANDS[name]
         eo.append(
             Band.create(
                 name=name, common_name=common, center_wavelength=centre, full_width_half_max=fwhm

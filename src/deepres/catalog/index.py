@@ -19,7 +19,8 @@ from pystac.utils import str_to_datetime
 from rasterio.errors import RasterioError
 from shapely.geometry.base import BaseGeometry
 
-from deepres.catalog.items import V1_ASSET_BANDS, band_of_asset_key
+from deepres.bands import V1_ASSET_BANDS
+from deepres.catalog.items import band_of_asset_key
 from deepres.catalog.mgrs import mgrs_in_name, mgrs_of_utm_point, utm_zone_of_epsg
 from deepres.errors import InvalidInput, SceneReadError
 from deepres.types import BBox

@@ -11,29 +11,11 @@ from urllib.parse import urljoin, urlparse
 import pystac
 from pystac.utils import str_to_datetime
 
+from deepres.bands import BAND_IDS, V1_ASSET_BANDS
 from deepres.catalog.mgrs import mgrs_in_name, normalise_mgrs, utm_zone_of_epsg
 from deepres.catalog.scene import Scene
 from deepres.errors import InvalidInput
 from deepres.types import BBox
-
-#: Earth Search v1 `sentinel-2-l2a` asset keys → band ids.
-V1_ASSET_BANDS: dict[str, str] = {
-    "coastal": "B01",
-    "blue": "B02",
-    "green": "B03",
-    "red": "B04",
-    "rededge1": "B05",
-    "rededge2": "B06",
-    "rededge3": "B07",
-    "nir": "B08",
-    "nir08": "B8A",
-    "nir09": "B09",
-    "swir16": "B11",
-    "swir22": "B12",
-    "scl": "SCL",
-}
-#: Band ids, which are also the Earth Search v0 asset keys.
-BAND_IDS: tuple[str, ...] = (*V1_ASSET_BANDS.values(),)
 
 _BASELINE_IN_PRODUCT_RE = re.compile(r"_N(\d{2})(\d{2})_")
 

@@ -6,15 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from deepres.bands import L2A_BOA_OFFSET_DN
 from deepres.types import BBox
-
-#: Bands deepres super-resolves, in output order: the 10 m bands, then the 20 m bands.
-BANDS_10M: tuple[str, ...] = ("B02", "B03", "B04", "B08")
-BANDS_20M: tuple[str, ...] = ("B05", "B06", "B07", "B8A", "B11", "B12")
-OUTPUT_BANDS: tuple[str, ...] = BANDS_10M + BANDS_20M
-
-#: DN added to L2A reflectance from processing baseline 04.00 on (BOA_ADD_OFFSET = -1000).
-L2A_BOA_OFFSET_DN = 1000
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from rasterio.windows import Window
 from shapely.geometry.base import BaseGeometry
 
 from deepres.aoi import to_crs
-from deepres.catalog.scene import OUTPUT_BANDS, Scene
+from deepres.bands import OUTPUT_BANDS
+from deepres.catalog.scene import Scene
 from deepres.errors import InvalidInput, SceneReadError
 from deepres.raster.cog import write_cog
 from deepres.raster.reader import SceneGrid, SceneReader

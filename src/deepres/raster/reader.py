@@ -14,7 +14,8 @@ from rasterio.crs import CRS
 from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
-from deepres.catalog.scene import BANDS_10M, BANDS_20M, Scene
+from deepres.bands import BANDS_10M, BANDS_20M
+from deepres.catalog.scene import Scene
 from deepres.errors import InvalidInput, SceneReadError
 from deepres.types import BBox
 

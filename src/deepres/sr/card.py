@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from deepres.catalog.scene import BANDS_10M, BANDS_20M, OUTPUT_BANDS
+from deepres.bands import BANDS_10M, BANDS_20M, OUTPUT_BANDS
 
 Task = Literal["fusion", "spatial"]
 Level = Literal["L1C", "L2A"]

@@ -18,7 +18,7 @@ import onnx
 import torch
 from onnx import TensorProto, helper
 
-from deepres.catalog.scene import OUTPUT_BANDS
+from deepres.bands import OUTPUT_BANDS
 from deepres.sr.card import ModelCard, Normalisation, TrainingData, sha256_of
 from deepres.sr.degrade import DEFAULT_MTF, gaussian_sigma
 from deepres.sr.network import S2SR, AtScale, parameter_count, set_correction_steps

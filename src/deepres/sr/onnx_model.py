@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from deepres.catalog.scene import BANDS_10M, BANDS_20M
+from deepres.bands import BANDS_10M, BANDS_20M
 from deepres.errors import InvalidInput
 from deepres.sr.base import FloatArray
 from deepres.sr.card import ModelCard

@@ -12,7 +12,7 @@ from affine import Affine
 from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
-from deepres.catalog.scene import BANDS_10M, BANDS_20M, OUTPUT_BANDS
+from deepres.bands import BANDS_10M, BANDS_20M, OUTPUT_BANDS
 from deepres.errors import InvalidInput, SceneReadError
 from deepres.sr.base import FloatArray, SRModel, context_px
 

@@ -28,7 +28,8 @@ from rasterio.vrt import WarpedVRT
 from shapely.geometry.base import BaseGeometry
 
 from deepres.aoi import to_crs
-from deepres.catalog.scene import OUTPUT_BANDS, Scene
+from deepres.bands import OUTPUT_BANDS
+from deepres.catalog.scene import Scene
 from deepres.errors import InvalidInput, SceneReadError
 
 FloatArray = npt.NDArray[np.float32]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from celery import Celery
 
 from deepres.jobs.dispatch import ALL_QUEUES, ROUTES
+from deepres.jobs.runtime import Runtime
 from deepres.settings import Settings
 
 SQLA_POLLING_INTERVAL_S = 0.1
@@ -48,7 +50,21 @@ def create_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
     )
+    app.conf.deepres_settings = settings
     return app
+
+
+_RUNTIMES: dict[tuple[int, int], Runtime] = {}
+
+
+def runtime_for(app: Celery) -> Runtime:
+    """The Runtime of `app`'s settings in this process (one per app and process)."""
+    key = (id(app), os.getpid())
+    runtime = _RUNTIMES.get(key)
+    if runtime is None:
+        settings = app.conf.get("deepres_settings") or Settings()
+        runtime = _RUNTIMES[key] = Runtime(settings, dispatcher=CeleryDispatcher(app))
+    return runtime
 
 
 class CeleryDispatcher:

@@ -1,49 +1,50 @@
-"""Celery tasks: thin wrappers that hand a row id to the jobs modules."""
+"""Celery tasks: thin wrappers that hand a row id to the jobs modules.
+
+Each task runs on the `Runtime` of the settings its Celery app was created with
+(`celery_app.create_celery(settings)`), built once per worker process after the fork so that no
+database connection crosses processes.
+"""
 
 from __future__ import annotations
 
-import os
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from deepres.jobs.dispatch import TASK_DELIVER, TASK_PLAN_JOB, TASK_PROCESS_DATE, TASK_SEARCH_DATES
 from deepres.jobs.runtime import Runtime
-from deepres.settings import Settings
-
-_runtime: tuple[int, Runtime] | None = None
 
 
-def runtime() -> Runtime:
-    """This worker process's Runtime, rebuilt after a fork so no connection crosses processes."""
-    global _runtime
-    if _runtime is None or _runtime[0] != os.getpid():
-        _runtime = (os.getpid(), Runtime(Settings()))
-    return _runtime[1]
+def runtime_of(task: Task[Any, Any]) -> Runtime:
+    """The Runtime of the app `task` runs in (see `celery_app.runtime_for`)."""
+    from deepres.jobs.celery_app import runtime_for
+
+    return runtime_for(task.app)
 
 
-@shared_task(name=TASK_SEARCH_DATES)
-def search_dates(pipeline_id: str) -> None:
+@shared_task(name=TASK_SEARCH_DATES, bind=True)
+def search_dates(self: Task[Any, Any], pipeline_id: str) -> None:
     from deepres.jobs import pipelines
 
-    pipelines.run(runtime(), pipeline_id)
+    pipelines.run(runtime_of(self), pipeline_id)
 
 
-@shared_task(name=TASK_PLAN_JOB)
-def plan_job(job_id: str) -> None:
+@shared_task(name=TASK_PLAN_JOB, bind=True)
+def plan_job(self: Task[Any, Any], job_id: str) -> None:
     from deepres.jobs import planning
 
-    planning.plan(runtime(), job_id)
+    planning.plan(runtime_of(self), job_id)
 
 
-@shared_task(name=TASK_PROCESS_DATE)
-def process_date(date_id: int) -> None:
+@shared_task(name=TASK_PROCESS_DATE, bind=True)
+def process_date(self: Task[Any, Any], date_id: int) -> None:
     from deepres.jobs import processing
 
-    processing.process(runtime(), date_id)
+    processing.process(runtime_of(self), date_id)
 
 
-@shared_task(name=TASK_DELIVER)
-def deliver(delivery_id: str) -> None:
+@shared_task(name=TASK_DELIVER, bind=True)
+def deliver(self: Task[Any, Any], delivery_id: str) -> None:
     from deepres.jobs import outbox
 
-    outbox.deliver(runtime(), delivery_id)
+    outbox.deliver(runtime_of(self), delivery_id)

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from deepres import __version__
 from deepres.api import (
     openapi,
+    routes_catalog,
     routes_console,
     routes_dates,
     routes_jobs,
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_middleware(RequestContext, max_body=runtime.settings.max_body_bytes)
     app.include_router(routes_misc.router)
     app.include_router(routes_dates.router)
+    app.include_router(routes_catalog.router)
     app.include_router(routes_jobs.router)
     app.include_router(routes_models.router)
     app.include_router(routes_webhooks.router)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import warnings
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import unquote, urlparse
 
 import pystac
@@ -37,6 +39,39 @@ _OFFLINE_HINT = (
 #: A time bound: an instant (naive means UTC) or a whole day (a `date`).
 TimeBound = dt.datetime | dt.date | None
 
+#: What a STAC API that cannot be reached, or answers something that is not STAC, raises.
+_API_ERRORS: tuple[type[Exception], ...] = (
+    pystac_client.exceptions.APIError,
+    pystac_client.errors.ClientTypeError,
+    pystac.STACError,
+    pystac.STACTypeError,
+    requests.RequestException,
+    OSError,
+    ValueError,  # a landing page or result that is not STAC JSON
+    NotImplementedError,  # the API does not conform to STAC item search
+)
+
+
+#: WGS84 west, south, east, north.
+BBox = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class CatalogOverview:
+    """Where and when a catalog holds scenes, and its most recent ones (newest first).
+
+    `bbox`, `start` and `end` are None when the catalog does not say (or holds nothing);
+    `scene_count` is known for a static catalog only.
+    """
+
+    kind: Literal["static", "stac-api"]
+    collection: str | None
+    bbox: BBox | None
+    start: dt.datetime | None
+    end: dt.datetime | None
+    recent: list[Scene]
+    scene_count: int | None
+
 
 class Catalog(Protocol):
     """Anything `find_available_dates` can search: a STAC API or a static catalog."""
@@ -45,6 +80,10 @@ class Catalog(Protocol):
 
     def search(self, geometry_wgs84: BaseGeometry, start: TimeBound, end: TimeBound) -> list[Scene]:
         """Give the scenes whose footprint meets the AOI within [start, end], oldest first."""
+        ...
+
+    def overview(self, limit: int) -> CatalogOverview:
+        """Give the catalog's extent and its `limit` most recent scenes."""
         ...
 
 
@@ -98,22 +137,58 @@ class StacApiCatalog:
                 datetime=interval,
             )
             items = list(found.items_as_dicts())
-        except (
-            pystac_client.exceptions.APIError,
-            pystac_client.errors.ClientTypeError,
-            pystac.STACError,
-            pystac.STACTypeError,
-            requests.RequestException,
-            OSError,
-            ValueError,  # a landing page or result that is not STAC JSON
-            NotImplementedError,  # the API does not conform to STAC item search
-        ) as exc:
+        except _API_ERRORS as exc:
             raise CatalogUnavailable(
                 f"The STAC catalog at {self.url} could not be reached or searched"
                 f"{_http_status(exc)}. " + _OFFLINE_HINT,
                 detail=str(exc),
             ) from exc
         return _sorted_scenes(_scenes(items, base_href=None))
+
+    def overview(self, limit: int) -> CatalogOverview:
+        """Give the collection's declared extent and the latest `limit` items the API returns.
+
+        The items are asked for newest first when the API offers sorting; without it they are
+        whatever `limit` items the API gives, sorted here. Raises `CatalogUnavailable` when the
+        API cannot be reached or has no such collection.
+        """
+        try:
+            client = pystac_client.Client.open(self.url, timeout=self.timeout)
+            collection = client.get_collection(self.collection)
+            if collection is None:
+                raise CatalogUnavailable(
+                    f"The STAC API at {self.url} has no collection {self.collection!r}. "
+                    + _OFFLINE_HINT
+                )
+            sort = client.conforms_to(pystac_client.ConformanceClasses.SORT)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # a missing conformance class is not an error
+                found = client.search(
+                    collections=[self.collection],
+                    max_items=limit,
+                    limit=limit,
+                    sortby="-properties.datetime" if sort else None,
+                )
+                items = list(found.items_as_dicts())
+        except _API_ERRORS as exc:
+            raise CatalogUnavailable(
+                f"The STAC catalog at {self.url} could not be reached or read"
+                f"{_http_status(exc)}. " + _OFFLINE_HINT,
+                detail=str(exc),
+            ) from exc
+        extent = collection.extent
+        bboxes = extent.spatial.bboxes or [[]]
+        intervals = extent.temporal.intervals or [[None, None]]
+        first, last = intervals[0][0], intervals[0][1]
+        return CatalogOverview(
+            kind="stac-api",
+            collection=self.collection,
+            bbox=_bbox4(bboxes[0]),
+            start=_as_utc(first, end_of_day=False),
+            end=_as_utc(last, end_of_day=False),
+            recent=_newest(_scenes(items, base_href=None), limit),
+            scene_count=None,
+        )
 
 
 class StaticCatalog:
@@ -156,6 +231,28 @@ class StaticCatalog:
             and _within(item, first, last)
         ]
         return _sorted_scenes(_scenes(chosen, base_href=self.url))
+
+    def overview(self, limit: int) -> CatalogOverview:
+        """Give the bounds and time span of every usable item, and the `limit` newest."""
+        wanted = _COLLECTION_ALIASES.get(self.collection or "", frozenset({self.collection}))
+        scenes = _scenes(
+            (
+                item
+                for item in self.items
+                if self.collection is None or item.collection_id in (None, *wanted)
+            ),
+            base_href=self.url,
+        )
+        boxes = [box for box in map(_footprint_bbox, scenes) if box is not None]
+        return CatalogOverview(
+            kind="static",
+            collection=self.collection,
+            bbox=_union(boxes),
+            start=min((scene.datetime for scene in scenes), default=None),
+            end=max((scene.datetime for scene in scenes), default=None),
+            recent=_newest(scenes, limit),
+            scene_count=len(scenes),
+        )
 
 
 def _read_items(path: Path) -> list[pystac.Item]:
@@ -222,3 +319,41 @@ def _http_status(exc: Exception) -> str:
 
 def _iso(when: dt.datetime) -> str:
     return pystac.utils.datetime_to_str(when)
+
+
+def _newest(scenes: list[Scene], limit: int) -> list[Scene]:
+    return list(reversed(_sorted_scenes(scenes)))[: max(limit, 0)]
+
+
+def _bbox4(values: list[float] | tuple[float, ...] | None) -> BBox | None:
+    """A 2D bbox from a STAC bbox (4 numbers, or 6 with heights); None for anything else."""
+    if values is None:
+        return None
+    box = list(values)
+    if len(box) == 6:
+        box = [*box[:2], *box[3:5]]
+    if len(box) != 4:
+        return None
+    west, south, east, north = (float(v) for v in box)
+    return west, south, east, north
+
+
+def _footprint_bbox(scene: Scene) -> BBox | None:
+    if scene.bbox is not None:
+        return _bbox4(scene.bbox)
+    if scene.geometry is not None:
+        west, south, east, north = shapely.geometry.shape(scene.geometry).bounds
+        return float(west), float(south), float(east), float(north)
+    return None
+
+
+def _union(boxes: list[BBox]) -> BBox | None:
+    """The box around `boxes` (boxes crossing the antimeridian are taken at face value)."""
+    if not boxes:
+        return None
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )

@@ -22,6 +22,7 @@ from deepres.catalog.scene import Scene
 from deepres.errors import InvalidInput, SceneReadError
 from deepres.raster import process_scene
 from deepres.raster.quicklook import (
+    LARGEST_SIDE,
     QuicklookGrid,
     encode_png,
     input_quicklook,
@@ -219,3 +220,34 @@ def test_quicklook_errors_say_what_is_wrong(
     assert bad_kind.status_code == 400 and bad_kind.json()["error"] == "INVALID-INPUT"
     bad_date = _quicklook(service, token, job_id, "2020-02-31")
     assert bad_date.status_code == 400
+
+
+def test_a_larger_max_side_keeps_a_big_product_one_for_one() -> None:
+    bounds = (0.0, 0.0, 7500.0, 3750.0)
+    full = quicklook_grid(32629, bounds, 3000, 1500, LARGEST_SIDE)
+    assert (full.width, full.height) == (3000, 1500)
+    over = quicklook_grid(32629, bounds, 6000, 3000, LARGEST_SIDE)
+    assert (over.width, over.height) == (3000, 1500)  # halved: the next whole factor
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_max_side_sets_the_quicklook_size_within_bounds(
+    service: Service, triangle_job: tuple[str, str]
+) -> None:
+    token, job_id = triangle_job
+    default = decode(_quicklook(service, token, job_id, "2020-02-19").content)
+    full = decode(_quicklook(service, token, job_id, "2020-02-19", max_side="4096").content)
+    assert full.shape == default.shape  # under 1024 px already: the product's own pixels
+    height, width = full.shape[1:]
+    small = [
+        decode(_quicklook(service, token, job_id, "2020-02-19", kind=kind, max_side="32").content)
+        for kind in ("result", "input")
+    ]
+    factor = -(-max(width, height) // 32)
+    assert small[0].shape == small[1].shape == (4, -(-height // factor), -(-width // factor))
+    assert max(small[0].shape[1:]) <= 32 < max(width, height)
+    for bad in ("15", "4097", "big"):
+        r = _quicklook(service, token, job_id, "2020-02-19", max_side=bad)
+        assert r.status_code == 400 and r.json()["error"] == "INVALID-INPUT", r.text
+        assert "max_side" in r.json()["data"]["message"]

@@ -19,7 +19,13 @@ from deepres.catalog.scene import Scene
 from deepres.errors import Conflict, InvalidInput, NotFound
 from deepres.jobs.models import DateState, JobDate
 from deepres.jobs.runtime import Runtime
-from deepres.raster.quicklook import input_quicklook, quicklook_grid, result_quicklook
+from deepres.raster.quicklook import (
+    LARGEST_SIDE,
+    MAX_SIDE,
+    input_quicklook,
+    quicklook_grid,
+    result_quicklook,
+)
 from deepres.storage import LocalStorage
 
 router = APIRouter()
@@ -71,6 +77,15 @@ def quicklook(
     date: dt.date,
     kind: Literal["result", "input"] = Query("result"),
     mgrs: str | None = Query(None, min_length=1, max_length=10, pattern=r"^[0-9A-Za-z]+$"),
+    max_side: int = Query(
+        MAX_SIDE,
+        ge=16,
+        le=LARGEST_SIDE,
+        description=(
+            "longest side in pixels: a product no larger comes at full resolution (one PNG "
+            "pixel per product pixel), a larger one shrunk by a whole factor"
+        ),
+    ),
     principal: Principal = Depends(authorized(perm.JOBS_READ)),
 ) -> Response:
     runtime = get_runtime(request)
@@ -83,6 +98,7 @@ def quicklook(
         (left, bottom, right, top),
         int(product["width"]),
         int(product["height"]),
+        max_side,
     )
     if kind == "result":
         png = result_quicklook(_result_href(runtime, row.storage_key or ""), grid)

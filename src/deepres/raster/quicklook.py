@@ -36,8 +36,10 @@ FloatArray = npt.NDArray[np.float32]
 BoolArray = npt.NDArray[np.bool_]
 UInt8Array = npt.NDArray[np.uint8]
 
-#: Longest side of a quicklook, in pixels.
+#: Longest side of a quicklook, in pixels, unless the caller asks for another.
 MAX_SIDE = 1024
+#: The most a caller may ask for: enough to see 2.5 m pixels one for one over 10 km.
+LARGEST_SIDE = 4096
 #: Percentiles of the valid pixels mapped to black and white.
 STRETCH = (2.0, 98.0)
 #: True colour, in display order.

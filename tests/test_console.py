@@ -1,18 +1,25 @@
 """The web console in a real headless Chromium against a real `deepres serve`.
 
-A user's whole path: paste a token, upload and draw an AOI, list its dates, submit a job, watch
-it finish and compare input and result with the before/after swipe and the map overlay. The
-browser is Debian's chromium (`scripts/browser.sh` installs it), driven by Playwright.
+A user's whole path: paste a token, see where the catalog has data, upload and draw an AOI, list
+its dates (ticked), submit a job with the model of their choice, watch it finish and judge input
+and result 1:1 in the before/after viewer (zoom, pan, swipe), then run bicubic on the same AOI and
+date and swipe between the two results. A second page checks what a signed-out user sees: the
+model list, why Submit is disabled, and a tile server that does not answer. The browser is
+Debian's chromium (`scripts/browser.sh` installs it), driven by Playwright; screenshots are saved
+under the test's tmp_path and their paths printed.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from shapely.geometry import box, mapping
 
@@ -23,10 +30,35 @@ pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CLEAR = box(-11.765, 24.734, -11.752, 24.747)  # clear over 29RKH on 2020-02-19
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--headless"]
+RKH = "S2A_29RKH_20200219_0_L2A"
+DEAD_TILES = "http://127.0.0.1:9/"  # the discard port: nothing listens there
 LOADED = """ids => ids.every(id => {
     const img = document.getElementById(id);
     return img && img.complete && img.naturalWidth > 0;
 })"""
+# [naturalWidth, naturalHeight, rendered width, rendered height, left, top] of each image.
+GEOMETRY = """ids => ids.map(id => {
+    const img = document.getElementById(id), r = img.getBoundingClientRect();
+    return [img.naturalWidth, img.naturalHeight, r.width, r.height, r.left, r.top];
+})"""
+# How many pixels both images hold, and how many of those differ in red by more than 2 levels.
+DIFFERENCE = """ids => {
+    const px = ids.map(id => {
+        const img = document.getElementById(id), c = document.createElement("canvas");
+        c.width = img.naturalWidth; c.height = img.naturalHeight;
+        const g = c.getContext("2d");
+        g.drawImage(img, 0, 0);
+        return g.getImageData(0, 0, c.width, c.height).data;
+    });
+    let both = 0, differ = 0;
+    for (let k = 0; k < px[0].length; k += 4) {
+        if (px[0][k + 3] === 255 && px[1][k + 3] === 255) {
+            both += 1;
+            if (Math.abs(px[0][k] - px[1][k]) > 2) differ += 1;
+        }
+    }
+    return [both, differ];
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -38,42 +70,66 @@ def service(tmp_path_factory: pytest.TempPathFactory, scenes_catalog: Path) -> I
     svc.stop()
 
 
+@pytest.fixture
+def chromium() -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: run scripts/browser.sh")
+
+
 def _hectares(text: str) -> float:
     match = re.search(r"([\d,]+(?:\.\d+)?) ha", text)
     assert match, text
     return float(match.group(1).replace(",", ""))
 
 
-def test_console_runs_a_job_and_compares_input_and_result(service: Service, tmp_path: Path) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: run scripts/browser.sh")
+def _watch(
+    page: Any, allowed: tuple[str, ...], failing: tuple[str, ...] = ()
+) -> tuple[list[str], list[str]]:
+    """Requests that left `allowed`, and errors the page reported (but not loads from `failing`,
+    which the test expects to fail)."""
+    elsewhere: list[str] = []
+    problems: list[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            None if r.url.startswith((*allowed, "blob:", "data:")) else elsewhere.append(r.url)
+        ),
+    )
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+
+    def on_console(message: Any) -> None:
+        source = (message.location or {}).get("url", "")
+        if message.type == "error" and not (failing and source.startswith(failing)):
+            problems.append(f"{message.text} ({source})")
+
+    page.on("console", on_console)
+    return elsewhere, problems
+
+
+def test_console_runs_a_job_and_compares_input_and_result(
+    service: Service, tmp_path: Path, chromium: None
+) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     token = service.create_client("console")
+    extent = httpx.get(
+        f"{service.url}/deep-resolution/catalog", headers={"client_token": token}
+    ).json()["extent"]["bbox"]
     aoi_file = tmp_path / "field.geojson"
     aoi_file.write_text(
         json.dumps({"type": "Feature", "properties": {}, "geometry": mapping(CLEAR)})
     )
-    screenshot = tmp_path / "console.png"
+    shots = {name: tmp_path / f"console-{name}.png" for name in ("catalog", "input", "bicubic")}
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        elsewhere: list[str] = []
-        problems: list[str] = []
-        page.on(
-            "request",
-            lambda r: (
-                None
-                if r.url.startswith((service.url, "blob:", "data:"))
-                else elsewhere.append(r.url)
-            ),
-        )
-        page.on("pageerror", lambda exc: problems.append(str(exc)))
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        elsewhere, problems = _watch(page, (service.url,))
         try:
             page.goto(f"{service.url}/console")
             expect(page.locator("#who")).to_have_text("signed out")
+            expect(page.locator("#submit")).to_be_disabled()
+            expect(page.locator("#submit-why")).to_have_text("Sign in first (step 1).")
 
             page.fill("#token", "not-a-token")
             page.click("#sign-in")
@@ -84,13 +140,62 @@ def test_console_runs_a_job_and_compares_input_and_result(service: Service, tmp_
             expect(page.locator("#who")).to_have_text("signed in")
             assert page.evaluate("sessionStorage.getItem('deepres.jwt')").count(".") == 2
 
+            # Where the data is: the map fits the catalog's extent, its scenes are listed newest
+            # first, and the date window ends on the newest scene instead of today.
+            scenes = page.locator("#scenes li")
+            expect(scenes).to_have_count(3, timeout=30_000)
+            expect(scenes.first).to_have_text("2020-02-19 29RKH 4.1 % cloud")
+            expect(scenes.nth(1)).to_contain_text("2017-06-17 29UPT")
+            expect(page.locator("#catalog-msg")).to_have_text(
+                "3 scene(s) in a local catalog, 2017-02-16 to 2020-02-19."
+            )
+            west, south, east, north = extent
+            view = page.evaluate(
+                "([s, w, n, e]) => { const m = deepresConsole.map, b = m.getBounds(); return "
+                "[b.contains(L.latLngBounds([s, w], [n, e])), b.getEast() - b.getWest(), "
+                "m.getZoom()]; }",
+                [south, west, north, east],
+            )
+            assert view[0], f"the map does not show the catalog's extent {extent}: {view}"
+            assert view[1] < 3 * (east - west) and view[2] >= 3  # fitted, not the whole world
+            expect(page.locator("#end")).to_have_value("2020-02-19")
+            newest = dt.date(2020, 2, 19)
+            expect(page.locator("#start")).to_have_value(str(newest - dt.timedelta(days=90)))
+            expect(page.locator("#window-hint")).to_contain_text("newest scene (2020-02-19)")
+            expect(page.locator("#submit-why")).to_have_text(
+                "Draw or upload an area of interest (step 2)."
+            )
+            page.screenshot(path=str(shots["catalog"]))
+
+            # A scene of the list: the map zooms to its footprint, the window to its day.
+            page.click(f"#scenes button[data-id='{RKH}']")
+            expect(page.locator("#start")).to_have_value("2020-02-19")
+            expect(page.locator("#end")).to_have_value("2020-02-19")
+            page.wait_for_function(
+                "() => { const c = deepresConsole.map.getCenter(); "
+                "return deepresConsole.map.getZoom() >= 7 && c.lng > -12 && c.lng < -10.8 "
+                "&& c.lat > 24.2 && c.lat < 25.4; }"
+            )
+
             page.set_input_files("#aoi-file", str(aoi_file))
             expect(page.locator("#aoi-msg")).to_contain_text("uploaded from field.geojson")
             uploaded_ha = _hectares(page.locator("#area").inner_text())
             assert 185 < uploaded_ha < 195  # the service says 189.37 ha (ellipsoid)
+            expect(page.locator("#submit-why")).to_have_text("Find the available dates (step 3).")
+            page.evaluate(
+                "deepresConsole.setAoi({type: 'Polygon', coordinates: "
+                "[[[-12, 24], [-11, 24], [-11, 25], [-12, 25], [-12, 24]]]}, 'pasted')"
+            )
+            expect(page.locator("#submit-why")).to_contain_text(
+                "a job takes between 3 and 25,000 ha"
+            )
+            expect(page.locator("#submit")).to_be_disabled()
 
             # Draw on the map the upload zoomed to: a triangle (closed on its first vertex),
             # then the uploaded rectangle again from its two corners.
+            page.set_input_files("#aoi-file", [])
+            page.set_input_files("#aoi-file", str(aoi_file))
+            expect(page.locator("#aoi-msg")).to_contain_text("uploaded from field.geojson")
             bounds = page.locator("#map").bounding_box()
             assert bounds is not None
 
@@ -121,8 +226,6 @@ def test_console_runs_a_job_and_compares_input_and_result(service: Service, tmp_
                 aoi["geometry"]["type"] == "Polygon" and len(aoi["geometry"]["coordinates"][0]) == 5
             )
 
-            page.fill("#start", "2020-02-01")
-            page.fill("#end", "2020-03-01")
             page.fill("#cloud", "20")
             page.click("#find-dates")
             row = page.locator("#dates tbody tr[data-date='2020-02-19']")
@@ -131,11 +234,23 @@ def test_console_runs_a_job_and_compares_input_and_result(service: Service, tmp_
             expect(page.locator("#area-server")).to_contain_text("service:")
             assert abs(_hectares(page.locator("#area-server").inner_text()) - drawn_ha) < 2
 
+            # Found dates come ticked: Submit is ready and says nothing against it.
+            expect(row.locator("input")).to_be_checked()
+            expect(page.locator("#submit")).to_be_enabled()
+            expect(page.locator("#submit-why")).to_have_text("")
+            row.locator("input").uncheck()
+            expect(page.locator("#submit")).to_be_disabled()
+            expect(page.locator("#submit-why")).to_have_text("Tick at least one date.")
             row.locator("input").check()
+            expect(page.locator("#submit-why")).to_have_text("")
+
+            assert page.input_value("#model") == "deepres-s2sr"
+            assert page.input_value("#scale") == "4"
             page.click("#submit")
             expect(page.locator("#job-msg")).to_have_text("Job queued.")
             job_id = page.locator("#job-id").inner_text()
             assert re.fullmatch(r"[0-9a-f-]{36}", job_id)
+            expect(page.locator("#job-model")).to_have_text("deepres-s2sr x4")
             done = page.locator("#job-dates tbody td.status-PROCESSED")
             expect(done).to_have_count(1, timeout=120_000)
             expect(done).to_have_text("PROCESSED")
@@ -149,19 +264,139 @@ def test_console_runs_a_job_and_compares_input_and_result(service: Service, tmp_
                 "return [i.naturalWidth, i.naturalHeight]; })"
             )
             assert sizes[0] == sizes[1] and sizes[0][0] > 0
+            # The quicklook is the product's own grid, in a viewer far larger than the 340 px
+            # box it had; it opens 1:1, or (this sample's 64 px) magnified by a power of two.
+            item = page.evaluate("deepresConsole.state.compare.item.properties")
+            shape, gsd = item["proj:shape"], item["gsd"]  # the sample COGs are 10x coarser
+            assert sizes[0] == [shape[1], shape[0]]
+            expect(page.locator("#scale-note")).to_contain_text("full resolution")
+            viewer = page.locator("#swipe").bounding_box()
+            assert viewer is not None and viewer["width"] > 900 and viewer["height"] > 450
+            opened = page.evaluate("deepresConsole.state.compare.zoom")
+            expect(page.locator("#zoom-label")).to_have_text(f"{opened}:1")
+            left, right = page.evaluate(GEOMETRY, ["ql-input", "ql-result"])
+            assert left == right and left[2:4] == [opened * sizes[0][0], opened * sizes[0][1]]
+            assert left[2] <= viewer["width"] and left[3] <= viewer["height"]
+            assert opened == 1 or 2 * left[2] > viewer["width"] or 2 * left[3] > viewer["height"]
+            # 1:1 is one PNG pixel per screen pixel.
+            page.click("#zoom-1")
+            expect(page.locator("#zoom-label")).to_have_text("1:1")
+            expect(page.locator("#scale-note")).to_contain_text(f"one screen pixel = {gsd:g} m")
+            left, right = page.evaluate(GEOMETRY, ["ql-input", "ql-result"])
+            assert left == right and left[2:4] == left[0:2], (left, right)
+            # The + button doubles the scale, the wheel doubles it again.
+            page.click("#zoom-in")
+            expect(page.locator("#zoom-label")).to_have_text("2:1")
+            expect(page.locator("#scale-note")).to_contain_text(f"one screen pixel = {gsd / 2:g} m")
+            zoomed = page.evaluate(GEOMETRY, ["ql-input"])[0]
+            assert zoomed[2:4] == [2 * sizes[0][0], 2 * sizes[0][1]]
+            centre = (viewer["x"] + viewer["width"] / 2, viewer["y"] + viewer["height"] / 2)
+            page.mouse.move(*centre)
+            page.mouse.wheel(0, -120)
+            expect(page.locator("#zoom-label")).to_have_text("4:1")
+            # Dragging (off the swipe line, which is at the centre) pans both layers together.
+            before = page.evaluate(GEOMETRY, ["ql-input"])[0]
+            page.mouse.move(centre[0] + 40, centre[1] + 30)
+            page.mouse.down()
+            page.mouse.move(centre[0] - 40, centre[1] - 10, steps=4)
+            page.mouse.up()
+            left, right = page.evaluate(GEOMETRY, ["ql-input", "ql-result"])
+            assert left == right and left[2] == 4 * sizes[0][0]
+            assert (left[4] - before[4], left[5] - before[5]) == (-80, -40)
+            page.click("#zoom-1")
+            expect(page.locator("#zoom-label")).to_have_text("1:1")
+            assert page.evaluate(GEOMETRY, ["ql-input"])[0][2:4] == sizes[0]
+
             overlay = page.locator("#map img.ql-overlay")
             expect(overlay).to_have_count(1)
             assert page.evaluate("document.querySelector('#map img.ql-overlay').naturalWidth") > 0
             expect(page.locator("#map path.leaflet-interactive")).not_to_have_count(0)
 
+            for _ in range(3):
+                page.click("#zoom-in")
+            expect(page.locator("#zoom-label")).to_have_text("8:1")
             page.locator("#swipe-range").fill("35")
             clip = page.evaluate("document.getElementById('ql-result').style.clipPath")
             assert clip == "inset(0px 0px 0px 35%)"
-            page.screenshot(path=str(screenshot), full_page=True)
+            handle = page.locator("#swipe-handle").bounding_box()
+            image = page.evaluate(GEOMETRY, ["ql-result"])[0]
+            assert handle is not None
+            assert abs(handle["x"] + handle["width"] / 2 - (image[4] + 0.35 * image[2])) < 1.5
+            expect(page.locator("#tag-left")).to_have_text("input L2A")
+            expect(page.locator("#tag-right")).to_have_text("deepres-s2sr x4")
+            page.screenshot(path=str(shots["input"]))
+
+            # Bicubic against the network, one click: the same AOI and date, then on the left.
+            expect(page.locator("#compare-other")).to_have_text("Run bicubic to compare")
+            page.click("#compare-other")
+            expect(page.locator("#tag-left")).to_have_text("bicubic x4", timeout=120_000)
+            expect(page.locator("#compare-msg")).to_contain_text(
+                "Left: bicubic x4, right: deepres-s2sr x4"
+            )
+            page.wait_for_function(LOADED, arg=["ql-input", "ql-result"], timeout=30_000)
+            left, right = page.evaluate(GEOMETRY, ["ql-input", "ql-result"])
+            assert left == right and left[0:2] == sizes[0]
+            assert page.input_value("#left-src") != f"result:{job_id}"
+            both, differ = page.evaluate(DIFFERENCE, ["ql-input", "ql-result"])
+            assert both > 0.5 * sizes[0][0] * sizes[0][1], both
+            assert differ > 0.05 * both, (both, differ)  # two models, two pictures
+            page.screenshot(path=str(shots["bicubic"]))
         finally:
             browser.close()
 
-    assert screenshot.stat().st_size > 10_000
-    print(f"console screenshot: {screenshot}")
+    for shot in shots.values():
+        assert shot.stat().st_size > 10_000
+        print(f"console screenshot: {shot}")
+    assert elsewhere == [], f"the console reached outside the service: {elsewhere}"
+    assert problems == [], problems
+
+
+def test_a_signed_out_page_lists_models_and_says_what_is_missing(
+    service: Service, tmp_path: Path, chromium: None
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    shot = tmp_path / "console-tiles.png"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1200, "height": 800})
+        elsewhere, problems = _watch(page, (service.url, DEAD_TILES), failing=(DEAD_TILES,))
+        tiles: list[str] = []
+        page.on("requestfailed", lambda r: tiles.append(r.url))
+        try:
+            page.goto(f"{service.url}/console")
+            expect(page.locator("#submit-why")).to_have_text("Sign in first (step 1).")
+            expect(page.locator("#find-why")).to_have_text("Sign in first.")
+            expect(page.locator("#catalog-msg")).to_contain_text("Sign in to see the catalog")
+
+            models = page.locator("#model option")
+            expect(models).to_have_count(2)
+            expect(models).to_have_text(["deepres-s2sr 1.0.0 (default)", "bicubic 1 (baseline)"])
+            assert page.input_value("#model") == "deepres-s2sr"
+            page.select_option("#model", "bicubic")
+            # bicubic could do x8 but a job takes 1, 2 or 4: only those are offered.
+            scales = page.locator("#scale option")
+            expect(scales).to_have_text(["4 (2.5 m)", "2 (5 m)", "1 (10 m)"])
+            expect(page.locator("#model-note")).to_have_text("bicubic interpolation (baseline)")
+
+            page.fill("#tile-url", "http://127.0.0.1:9/tiles.png")
+            page.click("#set-tiles")
+            expect(page.locator("#tiles-msg")).to_contain_text("needs {z}, {x} and {y}")
+            page.fill("#tile-url", DEAD_TILES + "{z}/{x}/{y}.png")
+            page.click("#set-tiles")
+            message = page.locator("#tiles-msg")
+            expect(message).to_contain_text(
+                "The tile server 127.0.0.1:9 did not deliver any tile", timeout=15_000
+            )
+            expect(message).to_have_class("msg error")
+            # ... and over the map, where the user looks for the basemap.
+            expect(page.locator("#map-msg")).to_be_visible()
+            expect(page.locator("#map-msg")).to_contain_text("127.0.0.1:9 did not deliver")
+            page.screenshot(path=str(shot))
+        finally:
+            browser.close()
+
+    assert tiles and all(url.startswith(DEAD_TILES) for url in tiles), tiles
+    print(f"console screenshot: {shot}")
     assert elsewhere == [], f"the console reached outside the service: {elsewhere}"
     assert problems == [], problems

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +25,12 @@ def _app() -> tuple[FastAPI, dict[str, str]]:
     """The real app over a fresh database; tasks are recorded rather than queued."""
     home = tempfile.mkdtemp(prefix="deepres-fuzz-")
     atexit.register(shutil.rmtree, home, ignore_errors=True)
-    runtime = migrated_runtime(home, rate_limit_per_minute=0, webhook_allow_private=False)
+    # A local (empty) catalog: fuzzing must neither reach the internet nor wait for it.
+    catalog = Path(home) / "catalog.json"
+    catalog.write_text('{"type": "FeatureCollection", "features": []}')
+    runtime = migrated_runtime(
+        home, rate_limit_per_minute=0, webhook_allow_private=False, catalog_url=str(catalog)
+    )
     _, token = new_client(runtime, "fuzzer")
     app = create_app(runtime.settings, runtime)
     with TestClient(app) as http:

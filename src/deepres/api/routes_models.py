@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from deepres.api.deps import get_runtime
+from deepres.jobs.requests import SCALES
 from deepres.sr import describe_models
 
 router = APIRouter()
@@ -16,7 +17,10 @@ class ModelEntry(BaseModel):
 
     name: str = Field(examples=["deepres-s2sr"])
     version: str
-    scales: list[int] = Field(description="1: 10 m, 2: 5 m, 4: 2.5 m", examples=[[1, 2, 4]])
+    scales: list[int] = Field(
+        description="the scales a job may ask of it; 1: 10 m, 2: 5 m, 4: 2.5 m",
+        examples=[[1, 2, 4]],
+    )
     baseline: bool = Field(description="true for bicubic, the interpolation baseline")
     default: bool = Field(description="the model a job gets when it names none")
     description: str = ""
@@ -38,7 +42,7 @@ def models(request: Request) -> ModelList:
             ModelEntry(
                 name=m.name,
                 version=m.version,
-                scales=list(m.scales),
+                scales=[s for s in m.scales if s in SCALES],
                 baseline=m.baseline,
                 default=m.name == settings.default_model,
                 description=m.description,

@@ -17,10 +17,12 @@ from deepres.client import (
     BadRequest,
     Client,
     Conflict,
+    DatesResult,
     DeepresAPIError,
     Forbidden,
     JobStatus,
     NotFound,
+    PipelineStatus,
     RateLimited,
     ServerError,
     Unauthorized,
@@ -170,7 +172,62 @@ def test_async_client_waits_pages_and_reports_failed_dates(
     assert listed == ids[::-1]  # every page, newest first
 
 
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_both_clients_run_the_same_search_and_report_each_poll(
+    service: Service, token: str
+) -> None:
+    window = {"start": "2020-02-01", "end": "2020-03-01"}
+    polled: list[PipelineStatus] = []
+    with _client(service, token) as deepres:
+        found = deepres.available_dates(bbox=CLEAR_BBOX, **window, progress=polled.append)
+
+    async def scenario() -> tuple[DatesResult, list[PipelineStatus]]:
+        seen: list[PipelineStatus] = []
+        async with AsyncClient(service.url, token, poll_interval=0.3) as deepres:
+            result = await deepres.available_dates(bbox=CLEAR_BBOX, **window, progress=seen.append)
+        return result, seen
+
+    found_async, polled_async = asyncio.run(scenario())
+    assert [d.date for d in found.available_dates] == [dt.date(2020, 2, 19)]
+    assert found_async.available_dates == found.available_dates
+    for seen in (polled, polled_async):
+        # Called before each wait, starting with the state initiate answered.
+        assert seen and seen[0].status == "NEW"
+        assert all(report.pipeline_id == seen[0].pipeline_id for report in seen)
+        assert all(report.retrying is None for report in seen)  # the catalog answered
+        assert all((r.message or "The pipeline is").startswith("The pipeline is") for r in seen)
+
+
 # -- no service needed ----------------------------------------------------------------------
+
+
+def test_an_error_names_the_url_that_answered_without_its_signature() -> None:
+    link = "http://127.0.0.1:8000/files/j/29RKH/2020-02-19_MS.tif?expires=1&signature=abc"
+    expired = httpx.Response(
+        403,
+        request=httpx.Request("GET", link),
+        json={"statusCode": 403, "data": {"message": "The link has expired."}},
+    )
+    error = DeepresAPIError.from_response(expired)
+    assert isinstance(error, Forbidden) and error.message == "The link has expired."
+    assert error.url == "http://127.0.0.1:8000/files/j/29RKH/2020-02-19_MS.tif"
+    assert DeepresAPIError.from_response(httpx.Response(500)).url is None  # no request known
+
+
+def test_a_pipeline_status_tells_why_the_service_retries() -> None:
+    failing = PipelineStatus(
+        pipeline_id="p",
+        status="PROCESSING",
+        message="The pipeline is PROCESSING; check again in 5 s. The last attempt failed and "
+        "will be retried: The STAC catalog at http://127.0.0.1:9/ could not be reached.",
+    )
+    assert failing.retrying == "The STAC catalog at http://127.0.0.1:9/ could not be reached."
+    running = PipelineStatus(
+        pipeline_id="p", status="NEW", message="The pipeline is NEW; check again in 5 s."
+    )
+    assert running.retrying is None
+    assert PipelineStatus(pipeline_id="p", status="NEW").retrying is None
 
 
 def test_errors_from_any_answer() -> None:

@@ -23,7 +23,14 @@ from deepres.client.errors import (
     Unauthorized,
     WaitTimeout,
 )
-from deepres.client.models import AvailableDate, DateEntry, DatesResult, JobStatus, JobSummary
+from deepres.client.models import (
+    AvailableDate,
+    DateEntry,
+    DatesResult,
+    JobStatus,
+    JobSummary,
+    PipelineStatus,
+)
 from deepres.client.sdk import Client
 from deepres.client.webhooks import verify_webhook
 
@@ -42,6 +49,7 @@ __all__ = [
     "NotFound",
     "PaymentRequired",
     "PipelineFailed",
+    "PipelineStatus",
     "RateLimited",
     "ServerError",
     "Unauthorized",

@@ -5,7 +5,7 @@ Every answer deepres gives outside 2xx is the envelope
 `DeepresAPIError.from_response` reads it (and anything else a proxy may answer) into the
 subclass its status names.
 
-    DeepresAPIError             status_code, message, code, detail
+    DeepresAPIError             status_code, message, code, detail, url
     ├── BadRequest              400, 413, 422
     ├── Unauthorized            401
     ├── PaymentRequired         402 (the client's hectare allocation is spent)
@@ -26,7 +26,11 @@ import httpx
 
 
 class DeepresAPIError(Exception):
-    """An error answer from a deepres service: its status, message, machine code and detail."""
+    """An error answer from a deepres service: its status, message, machine code and detail.
+
+    `url` is the URL that answered (an API endpoint, or a download link), without its query,
+    which may hold a signature.
+    """
 
     def __init__(
         self,
@@ -36,6 +40,7 @@ class DeepresAPIError(Exception):
         code: str | None = None,
         detail: str | None = None,
         request_id: str | None = None,
+        url: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -43,6 +48,7 @@ class DeepresAPIError(Exception):
         self.code = code
         self.detail = detail
         self.request_id = request_id
+        self.url = url
 
     def __str__(self) -> str:
         code = f" {self.code}" if self.code else ""
@@ -62,6 +68,7 @@ class DeepresAPIError(Exception):
             "code": code,
             "detail": detail,
             "request_id": response.headers.get("DeepRes-Request-Id"),
+            "url": _url_of(response),
         }
         if kind is RateLimited:
             kwargs["retry_after"] = _retry_after(response)
@@ -125,6 +132,18 @@ _BY_STATUS: dict[int, type[DeepresAPIError]] = {
     424: PipelineFailed,
     429: RateLimited,
 }
+
+
+def shown_url(url: httpx.URL | str) -> str:
+    """A URL to print in a message: without its query, where a link's signature would be."""
+    return str(httpx.URL(url).copy_with(query=None, fragment=None))
+
+
+def _url_of(response: httpx.Response) -> str | None:
+    try:
+        return shown_url(response.request.url)
+    except RuntimeError:  # a Response built by hand has no request
+        return None
 
 
 def _class_for(status: int) -> type[DeepresAPIError]:

@@ -1,4 +1,5 @@
-"""Pydantic models of what a deepres service answers: dates found, job status, job summaries.
+"""Pydantic models of what a deepres service answers: dates found, job status, job summaries,
+and the state of an available-dates pipeline being polled.
 
 Fields the service may add later are kept (`extra="allow"`) so an older SDK does not drop them.
 """
@@ -6,11 +7,14 @@ Fields the service may add later are kept (`extra="allow"`) so an older SDK does
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
 DONE_DATE_STATES = frozenset({"PROCESSED", "FAILED"})
+# How the service's retrieve answer (409) says that an attempt failed and another will come.
+_RETRYING = re.compile(r"failed and will be retried:\s*(?P<why>.+)", re.DOTALL)
 
 
 def _day(value: Any) -> Any:
@@ -33,6 +37,20 @@ class AvailableDate(_Answer):
     data_source: str | None = None
 
     _parse_date = field_validator("date", mode="before")(_day)
+
+
+class PipelineStatus(_Answer):
+    """A polled pipeline's state (NEW, PROCESSING, ...) and what the service says of it."""
+
+    pipeline_id: str
+    status: str
+    message: str | None = None
+
+    @property
+    def retrying(self) -> str | None:
+        """Why the last attempt failed, when the service says it will try again; else None."""
+        found = _RETRYING.search(self.message or "")
+        return found.group("why").strip() if found else None
 
 
 class DatesResult(_Answer):

@@ -1,7 +1,7 @@
-"""What the SDK sends and how it reads answers, shared by `Client` and `AsyncClient` (no I/O).
+"""What the SDK sends and how it reads answers (no I/O): the pieces its operations share.
 
-Request bodies, bearer-token bookkeeping, poll delays and download file names live here so the
-sync and async clients differ only in how they wait and talk.
+Request bodies, bearer-token bookkeeping, poll delays and download file names live here; the
+operations that use them are in `operations` and `session`, written once for both clients.
 """
 
 from __future__ import annotations

@@ -65,6 +65,19 @@ def combined_extent(pieces: list[Piece]) -> dict[str, Any]:
     return {"type": "GeometryCollection", "geometries": geometries}
 
 
+def piece_hectares(piece: Piece) -> float | None:
+    """The piece's geodesic area in hectares, as the service measures it; None if unreadable.
+
+    Unreadable pieces are left to the service, which says what is wrong with them.
+    """
+    from deepres.aoi import geodesic_hectares  # pyproj: only for the commands that measure
+
+    try:
+        return geodesic_hectares(shape(_geometry_of(piece.geojson)))
+    except (AOIFileError, AttributeError, KeyError, TypeError, ValueError, IndexError):
+        return None
+
+
 def read_geometry(path: Path) -> BaseGeometry:
     """The whole AOI of a GeoJSON file as one valid shapely geometry (features unioned)."""
     pieces = read_pieces(path)

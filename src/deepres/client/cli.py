@@ -2,8 +2,9 @@
 
 The server is `--api-url` or `DEEPRES_API_URL` (default http://127.0.0.1:8000) and the client
 token `--token` or `DEEPRES_CLIENT_TOKEN`. Results go to stdout (tables, job ids, file paths,
-GeoJSON); progress and errors to stderr. An error the service answers is printed as its
-message and exits with 1; a bad argument or AOI file exits with 2; never a traceback.
+GeoJSON); progress and errors to stderr. An error is printed as its message with the URL that
+failed (the API, or a download link) and exits with 1; a bad argument or AOI file exits with 2;
+never a traceback.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import Annotated, Any
 import httpx
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -27,12 +27,14 @@ from deepres.client.aoi_files import (
     AOIFileError,
     Piece,
     combined_extent,
+    piece_hectares,
     read_geometry,
     read_pieces,
 )
-from deepres.client.errors import DeepresAPIError, WaitTimeout
+from deepres.client.errors import DeepresAPIError, WaitTimeout, shown_url
 from deepres.client.models import JobStatus
 from deepres.client.sdk import Client
+from deepres.client.watching import Followed, GaveUp, SearchReport, follow
 
 ApiUrl = Annotated[
     str, typer.Option("--api-url", envvar="DEEPRES_API_URL", help="the deepres service")
@@ -47,6 +49,8 @@ AoiFile = Annotated[
     Path, typer.Option("--aoi", help="GeoJSON file: geometry, Feature or FeatureCollection")
 ]
 Cloud = Annotated[float, typer.Option("--cloud", min=0, max=100, help="max cloud % over the AOI")]
+# The service's default limit on one job's AOI; `deepres split` cuts larger ones.
+JOB_MAX_HECTARES = 25_000
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False, markup=False)
@@ -67,13 +71,30 @@ def dates(
     start: Annotated[str | None, typer.Option(help="first day, YYYY-MM-DD")] = None,
     end: Annotated[str | None, typer.Option(help="last day, YYYY-MM-DD (default today)")] = None,
     cloud: Cloud = 20,
+    timeout: Annotated[float, typer.Option(min=0, help="seconds to wait for the search")] = 600,
+    give_up_after: Annotated[
+        float,
+        typer.Option(min=0, help="seconds to wait once the service reports the search failing"),
+    ] = 60,
     api_url: ApiUrl = wire.DEFAULT_URL,
     token: Token = "",
 ) -> None:
     """List the dates with little cloud over the AOI (polls the service; no callback needed)."""
+    pieces = _pieces(aoi)
+    _warn_if_too_large(aoi, pieces)
     with _session(api_url, token) as client:
-        extent = combined_extent(_pieces(aoi))
-        found = client.available_dates(extent, start=_day(start), end=_day(end), cloud_cover=cloud)
+        report = SearchReport(_say, give_up_after=give_up_after)
+        try:
+            found = client.available_dates(
+                combined_extent(pieces),
+                start=_day(start),
+                end=_day(end),
+                cloud_cover=cloud,
+                timeout=timeout,
+                progress=report,
+            )
+        except WaitTimeout as exc:
+            raise GaveUp(report.explain(str(exc))) from exc
     table = Table("date", "mgrs", "cloud cover %", "data source")
     for entry in found.available_dates:
         cover = "" if entry.cloud_cover is None else f"{entry.cloud_cover:.1f}"
@@ -84,6 +105,21 @@ def dates(
     typer.echo(
         f"{count} date{'' if count == 1 else 's'} with at most {cloud:g} % cloud; area {area}"
     )
+
+
+def _warn_if_too_large(path: Path, pieces: list[Piece]) -> None:
+    """Say on stderr when a piece is over the job limit, and how to cut it."""
+    for piece in pieces:
+        hectares = piece_hectares(piece)
+        if hectares is None or hectares <= JOB_MAX_HECTARES:
+            continue
+        which = f"piece {piece.label} of the AOI" if len(pieces) > 1 else "the AOI"
+        err.print(
+            f"note: {which} is {hectares:,.0f} ha; a job refuses more than "
+            f"{JOB_MAX_HECTARES:,} ha. `deepres split {path}` cuts it into pieces that fit "
+            "(submit makes one job per piece).",
+            soft_wrap=True,
+        )
 
 
 def submit(
@@ -102,15 +138,23 @@ def submit(
     model: Annotated[str | None, typer.Option(help="a model registered on the service")] = None,
     callback_url: Annotated[str | None, typer.Option(help="where files are announced")] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="where --wait downloads")] = Path("."),
-    wait: Annotated[bool, typer.Option("--wait", help="wait, then download the files")] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="follow the jobs, downloading each date when done")
+    ] = False,
     poll: Annotated[float, typer.Option(help="seconds between status checks")] = 2.0,
+    timeout: Annotated[
+        float | None, typer.Option(min=0, help="with --wait: seconds before giving up")
+    ] = None,
     api_url: ApiUrl = wire.DEFAULT_URL,
     token: Token = "",
 ) -> None:
-    """Start one job per AOI piece and print each job id; --wait shows progress and downloads.
+    """Start one job per AOI piece and print each job id; --wait follows them and downloads.
 
-    With several pieces (a FeatureCollection from `deepres split`) each piece's files go to
-    OUT/piece-<index>/. With --wait the exit code is 1 when a date failed or a job was cancelled.
+    With several pieces (a FeatureCollection from `deepres split`) the ids come one a line in
+    piece order and each piece's files go to OUT/piece-<index>/. --wait downloads each date as
+    soon as it is processed, until the jobs are done or cancelled (a range that ends in the
+    future is watched until then); the exit code is 1 when a date or a job failed or a job was
+    cancelled.
     """
     days = [day.strip() for value in dates or [] for day in value.split(",") if day.strip()]
     if not days and end is None:
@@ -127,45 +171,22 @@ def submit(
     }
     with _session(api_url, token) as client:
         pieces = _pieces(aoi)
-        jobs: list[tuple[Piece, str]] = []
+        several = len(pieces) > 1
+        followed: list[Followed] = []
         for piece in pieces:
             job_id = client.create_job(piece.geojson, **fields)
-            jobs.append((piece, job_id))
-            typer.echo(job_id)
-            if len(pieces) > 1:
-                err.print(f"piece {piece.label}: job {job_id}")
+            typer.echo(job_id)  # the one place a job id is printed: stdout, for scripts
+            if several:
+                err.print(f"piece {piece.label}: job submitted")
+            folder = out_dir / f"piece-{piece.label}" if several else out_dir
+            label = piece.label if several else None
+            followed.append(Followed(job_id, folder, label=label, end=fields["end_date"]))
         if not wait:
             return
-        finals = _wait_all(client, jobs, poll)
-        ok = True
-        for (piece, job_id), final in zip(jobs, finals, strict=True):
-            folder = out_dir if len(jobs) == 1 else out_dir / f"piece-{piece.label}"
-            for path in client.download(job_id, folder):
-                typer.echo(str(path))
-            ok = _report_failures(final) and ok
-    if not ok:
+        finals = follow(client, followed, poll=poll, timeout=timeout, console=err, show=typer.echo)
+    reported = [_report_failures(final) for final in finals]  # every job's, not the first's
+    if not all(reported):
         raise typer.Exit(1)
-
-
-def _wait_all(client: Client, jobs: list[tuple[Piece, str]], poll: float) -> list[JobStatus]:
-    """Each job's final status, with a progress bar per job counting its dates done."""
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("dates"),
-        TimeElapsedColumn(),
-    )
-    finals = []
-    with Progress(*columns, console=err, transient=False) as bar:
-        tasks = [bar.add_task(f"job {job_id[:8]}", total=None) for _, job_id in jobs]
-        for task, (_, job_id) in zip(tasks, jobs, strict=True):
-
-            def show(current: JobStatus, task: Any = task) -> None:
-                bar.update(task, total=len(current.dates) or None, completed=current.dates_done)
-
-            finals.append(client.wait(job_id, progress=show, poll=poll))
-    return finals
 
 
 def _report_failures(final: JobStatus) -> bool:
@@ -176,9 +197,11 @@ def _report_failures(final: JobStatus) -> bool:
         err.print(f"{where}: {entry.reason or 'failed'}")
     if final.status == "CANCELLED":
         err.print(f"{final.job_id} was cancelled")
-    if not final.dates and not failed:
+    if final.error:
+        err.print(f"{final.job_id} failed: {final.error}")
+    elif not final.dates and not failed:
         err.print(f"{final.job_id}: no date matched")
-    return not failed and final.status != "CANCELLED"
+    return not failed and final.status != "CANCELLED" and not final.error
 
 
 def status(job_id: str, api_url: ApiUrl = wire.DEFAULT_URL, token: Token = "") -> None:
@@ -259,15 +282,29 @@ def _session(api_url: str, token: str) -> Iterator[Client]:
         with Client(api_url, token) as client:
             yield client
     except DeepresAPIError as exc:
-        _fail(exc.message + (f"\n{exc.detail}" if exc.detail and exc.detail != exc.message else ""))
-    except WaitTimeout as exc:
+        where = f" (HTTP {exc.status_code} from {exc.url})" if exc.url else ""
+        detail = f"\n{exc.detail}" if exc.detail and exc.detail != exc.message else ""
+        _fail(exc.message + where + detail)
+    except (WaitTimeout, GaveUp) as exc:
         _fail(str(exc))
     except httpx.HTTPError as exc:
-        _fail(f"cannot talk to {api_url}: {exc}")
+        # The URL that was being fetched: a download link is not the API.
+        _fail(f"cannot talk to {_failed_url(exc, api_url)}: {exc}")
+
+
+def _failed_url(exc: httpx.HTTPError, api_url: str) -> str:
+    try:
+        return shown_url(exc.request.url)
+    except RuntimeError:  # an error raised before any request was made
+        return api_url
+
+
+def _say(line: str) -> None:
+    err.print(line, soft_wrap=True)
 
 
 def _fail(message: str) -> None:
-    err.print(Text.assemble(("error: ", "bold red"), message))
+    err.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
     raise typer.Exit(1)
 
 

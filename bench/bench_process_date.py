@@ -32,7 +32,6 @@ from pyproj import Transformer
 
 from deepres.bands import BANDS_10M, BANDS_20M, OUTPUT_BANDS
 from deepres.catalog.scene import Scene
-from deepres.jobs.processing import halo_for
 from deepres.raster import process_scene, validate_cog
 from deepres.sr import get_model
 from deepres.sr.base import FloatArray
@@ -106,9 +105,7 @@ def run_part(part: str, folder: Path, tile_px: int, model_name: str) -> dict[str
     model = get_model(model_name) if part == "sr" else Replicate()
     out = folder / f"{part}.tif"
     start = time.perf_counter()
-    info = process_scene(
-        scene, aoi_wgs84(), model, 4, out, tile_px=tile_px, halo_px=halo_for(model)
-    )
+    info = process_scene(scene, aoi_wgs84(), model, 4, out, tile_px=tile_px)
     seconds = time.perf_counter() - start
     assert info is not None and validate_cog(out) == []
     return {

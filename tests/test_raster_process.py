@@ -92,6 +92,7 @@ def test_product_is_a_cog_on_the_scene_grid(product: ProductInfo) -> None:
         assert ds.count == 10 and ds.dtypes == ("uint16",) * 10
         assert ds.nodata == 0
         assert ds.descriptions == OUTPUT_BANDS
+        assert ds.scales == (0.0001,) * 10 and ds.offsets == (0.0,) * 10  # as STAC says
         assert ds.tags()["DEEPRES_MODEL"] == "bicubic"
         assert ds.tags()["DEEPRES_JOB"] == "job-1"
         # the window is snapped outward to 20 m pixel edges of the scene grid
@@ -118,6 +119,25 @@ def test_values_match_the_input_over_the_aoi(product: ProductInfo, ben_dir: Path
             source_inside = inside_mask(AOI_UTM, source.shape, src.transform)
         expected = source[source_inside].mean()
         assert abs(data[index][inside].mean() - expected) / expected < 0.02
+
+
+def test_whole_scene_and_progress(ben_dir: Path, tmp_path: Path) -> None:
+    """No AOI: the whole scene, unclipped; progress counts every tile once, in order."""
+    seen: list[tuple[int, int]] = []
+    info = process_scene(
+        make_scene(ben_dir),
+        None,
+        get_model("bicubic"),
+        2,
+        tmp_path / "all.tif",
+        tile_px=32,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert info is not None and (info.width, info.height) == (240, 240)
+    assert info.bounds == (LEFT, TOP - 1200, LEFT + 1200, TOP)
+    data, _ = read_product(info)
+    assert (data > 0).all()
+    assert seen == [(i, 16) for i in range(1, 17)]
 
 
 def test_tiles_join_without_seams(ben_dir: Path, tmp_path: Path) -> None:

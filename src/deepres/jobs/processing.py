@@ -21,18 +21,11 @@ from deepres.jobs import announcements, outbox
 from deepres.jobs.models import DateState, Job, JobDate, JobState
 from deepres.jobs.runtime import Runtime
 from deepres.raster import process_scene
-from deepres.sr.base import SRModel, context_px
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
-DEFAULT_HALO_PX = 16
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
-
-
-def halo_for(model: SRModel) -> int:
-    """Overlap read around each tile: at least the model's context, so tiles join seamlessly."""
-    return context_px(model, DEFAULT_HALO_PX)
 
 
 def storage_key(job_id: str, mgrs: str, day: dt.date) -> str:
@@ -89,7 +82,6 @@ def process(runtime: Runtime, date_id: int) -> None:
                 job.scale,
                 out,
                 tile_px=runtime.settings.tile_size_px,
-                halo_px=halo_for(model),
                 tags={"DEEPRES_JOB_ID": job.id, "DEEPRES_DATE": row.date.isoformat()},
             )
             if info is None:

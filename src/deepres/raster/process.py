@@ -1,10 +1,16 @@
-"""One date of one MGRS tile over an AOI: read, super-resolve tile by tile, clip, write a COG."""
+"""One date of one MGRS tile over an AOI: read, super-resolve tile by tile, clip, write a COG.
+
+This is the one read -> SR -> write pipeline: the service's workers and `deepres sr upscale`
+both call `process_scene`. Tiles are read one ahead on a thread (GDAL releases the GIL) and
+written behind on another, so reading and writing overlap the model, which has the cores.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,11 +25,11 @@ from rasterio.windows import Window
 from shapely.geometry.base import BaseGeometry
 
 from deepres.aoi import to_crs
-from deepres.bands import OUTPUT_BANDS
+from deepres.bands import OUTPUT_BANDS, REFLECTANCE_SCALE
 from deepres.catalog.scene import Scene
 from deepres.errors import InvalidInput, SceneReadError
 from deepres.raster.cog import write_cog
-from deepres.raster.reader import SceneGrid, SceneReader
+from deepres.raster.reader import BandWindow, SceneGrid, SceneReader
 from deepres.raster.tiling import (
     Tile,
     decompose,
@@ -31,7 +37,7 @@ from deepres.raster.tiling import (
     window_bounds,
     window_transform,
 )
-from deepres.sr.base import SRModel
+from deepres.sr.base import SRModel, context_px
 from deepres.types import BBox
 
 UInt16Array = npt.NDArray[np.uint16]
@@ -40,6 +46,10 @@ UInt16Array = npt.NDArray[np.uint16]
 BLOCK_PX = 512
 # GDAL's block cache holds dirty staging blocks; bounding it bounds memory whatever the AOI size.
 _GDAL_CACHE_BYTES = 256 * 1024 * 1024
+#: Halo read around each tile when the model asks for less: tiles join without seams.
+MIN_HALO_PX = 16
+#: `progress(tiles_done, tiles_total)` after each tile.
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -56,12 +66,12 @@ class ProductInfo:
 
 
 @dataclass(frozen=True)
-class _Job:
+class _Plan:
     """Everything a tile needs to know, fixed for one product."""
 
     reader: SceneReader
     model: SRModel
-    aoi: BaseGeometry  # in the scene CRS, prepared
+    aoi: BaseGeometry | None  # in the scene CRS, prepared; None: the whole scene
     window: Window  # the product's footprint on the fine grid
     transform: Affine  # the product's output grid
     scale: int
@@ -90,28 +100,27 @@ def _tags(scene: Scene, model: SRModel, scale: int, offset_dn: int) -> dict[str,
     }
 
 
-def _render(job: _Job, tile: Tile) -> tuple[Window, UInt16Array] | None:
+def _render(plan: _Plan, tile: Tile, bands: BandWindow) -> tuple[Window, UInt16Array] | None:
     """The uint16 block one tile contributes and where it goes; None when it adds no data."""
-    s, halo = job.scale, job.halo_px
+    s, halo = plan.scale, plan.halo_px
     height, width = int(tile.core.height), int(tile.core.width)
-    row, col = tile.core_offset(job.window)
+    row, col = tile.core_offset(plan.window)
     target = Window(col * s, row * s, width * s, height * s)
-    bands = job.reader.read(tile.read)
     keep = bands.crop(halo, halo, height, width).valid_at(s)
     if not keep.any():
         return None
-    target_transform = window_transform(target, job.transform)
-    bounds = window_bounds(target, job.transform)
-    if not job.aoi.contains(shapely.box(*bounds)):
+    target_transform = window_transform(target, plan.transform)
+    bounds = window_bounds(target, plan.transform)
+    if plan.aoi is not None and not plan.aoi.contains(shapely.box(*bounds)):
         keep &= geometry_mask(
-            [job.aoi], out_shape=keep.shape, transform=target_transform, invert=True
+            [plan.aoi], out_shape=keep.shape, transform=target_transform, invert=True
         )
         if not keep.any():
             return None
-    sr = job.model.upscale(bands.b10, bands.b20, s)
+    sr = plan.model.upscale(bands.b10, bands.b20, s)
     expected = (len(OUTPUT_BANDS), int(tile.read.height) * s, int(tile.read.width) * s)
     if sr.shape != expected:
-        raise ValueError(f"Model {job.model.name} returned {sr.shape}, expected {expected}.")
+        raise ValueError(f"Model {plan.model.name} returned {sr.shape}, expected {expected}.")
     core = sr[:, halo * s : (halo + height) * s, halo * s : (halo + width) * s]
     np.rint(core, out=core)
     np.clip(core, 1, 65535, out=core)  # a real 0 DN must not turn into nodata
@@ -120,16 +129,49 @@ def _render(job: _Job, tile: Tile) -> tuple[Window, UInt16Array] | None:
     return target, block
 
 
-def _fill(dst: Any, job: _Job, tile_px: int) -> bool:
-    """Writes every tile into `dst`; True when at least one pixel holds data."""
-    wrote = False
-    grid: SceneGrid = job.reader.grid
-    for tile in decompose(job.window, grid, job.aoi, tile_px=tile_px, halo_px=job.halo_px):
-        rendered = _render(job, tile)
-        if rendered is not None:
-            target, block = rendered
-            dst.write(block, window=target)
-            wrote = True
+def _in_env(options: dict[str, Any], call: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    """`call(*args, **kw)` under GDAL `options`: rasterio's Env is per thread."""
+    with rasterio.Env(**options):
+        return call(*args, **kw)
+
+
+def _reads_ahead(plan: _Plan, tiles: list[Tile], pool: ThreadPoolExecutor) -> Iterator[BandWindow]:
+    """The bands of each tile in turn, the next one read on `pool` while this one is used."""
+    options = rasterio.env.getenv()
+    pending: Future[BandWindow] | None = None
+    for i, tile in enumerate(tiles):
+        current = pending.result() if pending else plan.reader.read(tile.read)
+        if i + 1 < len(tiles):
+            pending = pool.submit(_in_env, options, plan.reader.read, tiles[i + 1].read)
+        yield current
+
+
+def _fill(dst: Any, plan: _Plan, tile_px: int, progress: Progress | None) -> bool:
+    """Writes every tile into `dst`; True when at least one pixel holds data.
+
+    The reader and `dst` are each used by one thread at a time: reads run one tile ahead on
+    the read thread, writes one tile behind on the write thread.
+    """
+    grid: SceneGrid = plan.reader.grid
+    area = plan.aoi if plan.aoi is not None else shapely.box(*grid.bounds)
+    tiles = list(decompose(plan.window, grid, area, tile_px=tile_px, halo_px=plan.halo_px))
+    wrote, options = False, rasterio.env.getenv()
+    with ThreadPoolExecutor(1) as reads, ThreadPoolExecutor(1) as writes:
+        written: Future[None] | None = None
+        for done, (tile, bands) in enumerate(
+            zip(tiles, _reads_ahead(plan, tiles, reads), strict=True), 1
+        ):
+            rendered = _render(plan, tile, bands)
+            if rendered is not None:
+                if written is not None:
+                    written.result()  # one block in flight: memory stays one tile
+                target, block = rendered
+                written = writes.submit(_in_env, options, dst.write, block, window=target)
+                wrote = True
+            if progress is not None:
+                progress(done, len(tiles))
+        if written is not None:
+            written.result()
     return wrote
 
 
@@ -154,39 +196,45 @@ def _staging_profile(grid: SceneGrid, window: Window, scale: int) -> dict[str, A
 
 def process_scene(
     scene: Scene,
-    aoi_wgs84: BaseGeometry,
+    aoi_wgs84: BaseGeometry | None,
     model: SRModel,
     scale: int,
     out_path: Path,
     *,
     tile_px: int = 512,
-    halo_px: int = 16,
+    halo_px: int | None = None,
     tags: Mapping[str, str] | None = None,
+    offset_dn: int | None = None,
+    progress: Progress | None = None,
 ) -> ProductInfo | None:
     """The product written to `out_path` for `scene` over the AOI; None when nothing overlaps.
 
-    `aoi_wgs84` is a shapely geometry in lon/lat; `model` an `SRModel`. The COG is in the scene's
-    CRS at the fine-grid pixel size / `scale`, ten bands in `OUTPUT_BANDS` order as uint16 DN with
-    the L2A offset removed, and 0 (nodata) outside the AOI, outside the scene and where the scene
-    holds no data. `tile_px` (fine-grid pixels) and `halo_px` (overlap read on every side, so
-    that tiles join without seams) bound the memory used, whatever the AOI size. Only the part
-    of the AOI inside the scene is covered: an AOI across tiles takes one call per scene.
+    `aoi_wgs84` is a shapely geometry in lon/lat (None: the whole scene); `model` an `SRModel`.
+    The COG is in the scene's CRS at the fine-grid pixel size / `scale`, ten bands in
+    `OUTPUT_BANDS` order as uint16 DN with the L2A offset removed (`offset_dn` overrides the
+    scene's own rule), band scale 0.0001 (reflectance), and 0 (nodata) outside the AOI, outside
+    the scene and where the scene holds no data. `tile_px` (fine-grid pixels) and `halo_px`
+    (overlap read on every side so that tiles join without seams; by default the model's
+    context) bound the memory used, whatever the AOI size. Only the part of the AOI inside the
+    scene is covered: an AOI across tiles takes one call per scene.
     """
+    halo_px = context_px(model, MIN_HALO_PX) if halo_px is None else halo_px
     _check_arguments(model, scale, tile_px, halo_px)
     out_path = Path(out_path)
     with rasterio.Env(GDAL_CACHEMAX=_GDAL_CACHE_BYTES, GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"):
-        with SceneReader(scene) as reader:
+        with SceneReader(scene, offset_dn=offset_dn) as reader:
             grid = reader.grid
             epsg = grid.crs.to_epsg()
             if epsg is None:
                 raise SceneReadError(f"Scene {scene.id} is in a CRS without an EPSG code.")
-            aoi = to_crs(aoi_wgs84, epsg)
-            shapely.prepare(aoi)
-            window = snapped_window(grid, aoi)
+            aoi = None if aoi_wgs84 is None else to_crs(aoi_wgs84, epsg)
+            if aoi is not None:
+                shapely.prepare(aoi)
+            window = snapped_window(grid, aoi if aoi is not None else shapely.box(*grid.bounds))
             if window is None:
                 return None
             profile = _staging_profile(grid, window, scale)
-            job = _Job(reader, model, aoi, window, profile["transform"], scale, halo_px)
+            plan = _Plan(reader, model, aoi, window, profile["transform"], scale, halo_px)
             all_tags = _tags(scene, model, scale, reader.offset_dn) | dict(tags or {})
             out_path.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(prefix=".deepres-", dir=out_path.parent) as tmp:
@@ -195,7 +243,9 @@ def process_scene(
                     dst.update_tags(**all_tags)
                     for i, band in enumerate(OUTPUT_BANDS, start=1):
                         dst.set_band_description(i, band)
-                    wrote = _fill(dst, job, tile_px)
+                    dst.scales = (REFLECTANCE_SCALE,) * len(OUTPUT_BANDS)
+                    dst.offsets = (0.0,) * len(OUTPUT_BANDS)
+                    wrote = _fill(dst, plan, tile_px, progress)
                 if not wrote:
                     return None
                 write_cog(staging, product, blocksize=BLOCK_PX)

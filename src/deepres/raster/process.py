@@ -46,6 +46,9 @@ UInt16Array = npt.NDArray[np.uint16]
 BLOCK_PX = 512
 # GDAL's block cache holds dirty staging blocks; bounding it bounds memory whatever the AOI size.
 _GDAL_CACHE_BYTES = 256 * 1024 * 1024
+# The GDAL options of a product, set on every thread that touches it (rasterio's Env is per
+# thread).
+_GDAL_OPTIONS = {"GDAL_CACHEMAX": _GDAL_CACHE_BYTES, "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"}
 #: Halo read around each tile when the model asks for less: tiles join without seams.
 MIN_HALO_PX = 16
 #: `progress(tiles_done, tiles_total)` after each tile.
@@ -129,20 +132,19 @@ def _render(plan: _Plan, tile: Tile, bands: BandWindow) -> tuple[Window, UInt16A
     return target, block
 
 
-def _in_env(options: dict[str, Any], call: Callable[..., Any], *args: Any, **kw: Any) -> Any:
-    """`call(*args, **kw)` under GDAL `options`: rasterio's Env is per thread."""
-    with rasterio.Env(**options):
+def _in_env(call: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    """`call(*args, **kw)` under the product's GDAL options, on a thread of its own."""
+    with rasterio.Env(**_GDAL_OPTIONS):
         return call(*args, **kw)
 
 
 def _reads_ahead(plan: _Plan, tiles: list[Tile], pool: ThreadPoolExecutor) -> Iterator[BandWindow]:
     """The bands of each tile in turn, the next one read on `pool` while this one is used."""
-    options = rasterio.env.getenv()
     pending: Future[BandWindow] | None = None
     for i, tile in enumerate(tiles):
         current = pending.result() if pending else plan.reader.read(tile.read)
         if i + 1 < len(tiles):
-            pending = pool.submit(_in_env, options, plan.reader.read, tiles[i + 1].read)
+            pending = pool.submit(_in_env, plan.reader.read, tiles[i + 1].read)
         yield current
 
 
@@ -155,7 +157,7 @@ def _fill(dst: Any, plan: _Plan, tile_px: int, progress: Progress | None) -> boo
     grid: SceneGrid = plan.reader.grid
     area = plan.aoi if plan.aoi is not None else shapely.box(*grid.bounds)
     tiles = list(decompose(plan.window, grid, area, tile_px=tile_px, halo_px=plan.halo_px))
-    wrote, options = False, rasterio.env.getenv()
+    wrote = False
     with ThreadPoolExecutor(1) as reads, ThreadPoolExecutor(1) as writes:
         written: Future[None] | None = None
         for done, (tile, bands) in enumerate(
@@ -166,7 +168,7 @@ def _fill(dst: Any, plan: _Plan, tile_px: int, progress: Progress | None) -> boo
                 if written is not None:
                     written.result()  # one block in flight: memory stays one tile
                 target, block = rendered
-                written = writes.submit(_in_env, options, dst.write, block, window=target)
+                written = writes.submit(_in_env, dst.write, block, window=target)
                 wrote = True
             if progress is not None:
                 progress(done, len(tiles))
@@ -221,7 +223,7 @@ def process_scene(
     halo_px = context_px(model, MIN_HALO_PX) if halo_px is None else halo_px
     _check_arguments(model, scale, tile_px, halo_px)
     out_path = Path(out_path)
-    with rasterio.Env(GDAL_CACHEMAX=_GDAL_CACHE_BYTES, GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"):
+    with rasterio.Env(**_GDAL_OPTIONS):
         with SceneReader(scene, offset_dn=offset_dn) as reader:
             grid = reader.grid
             epsg = grid.crs.to_epsg()

@@ -77,6 +77,10 @@ def test_scene_clear_overall_but_cloudy_over_the_aoi_is_excluded(
     assert _post(service, "/deep-resolution/available_dates", body).status_code == 200
     (hook,) = receiver.wait_for(1, "/cloudy")
     assert hook.json["data"]["available_dates"] == []
+    # ... and the answer says which scene was left out, and why.
+    (skipped,) = hook.json["data"]["skipped"]
+    assert skipped["date"] == "2020-02-19T00:00:00.000Z" and skipped["mgrs"] == "29RKH"
+    assert "cloud over the AOI is 100.0%, above the requested 20%" in skipped["reason"]
     # The same AOI with a lax limit lists the date with its real (full) cloud cover.
     body["cloud_cover"], body["callback_url"] = 100, receiver.url("/cloudy-lax")
     assert _post(service, "/deep-resolution/available_dates", body).status_code == 200

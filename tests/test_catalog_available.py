@@ -13,7 +13,7 @@ import pytest
 import rasterio
 from shapely.geometry import box, mapping
 
-from deepres.catalog.available import AvailableDate, find_available_dates
+from deepres.catalog.available import AvailableDate, find_available_dates, search_dates
 from deepres.catalog.index import build_index
 from deepres.catalog.items import scene_from_item
 from deepres.catalog.search import open_catalog
@@ -155,13 +155,25 @@ def test_only_fully_clouded_tiles_are_skipped_unread(
         find_available_dates(_catalog(tmp_path, overcast), CLEAR_AOI, *FEB_2020, 10)
 
 
-def test_scenes_without_scl_give_no_date(shared_data: Path, tmp_path: Path) -> None:
+def test_scenes_without_scl_count_as_cloudy_and_say_why(shared_data: Path, tmp_path: Path) -> None:
+    """No scene classification layer: cloud unknown, so 100 %, offered only when that is asked."""
     (item,) = build_index([shared_data / BIGEARTHNET])["features"]
     ireland = box(-6.895, 52.305, -6.890, 52.310)
     catalog = _catalog(tmp_path, item)
 
     assert len(catalog.search(ireland, None, None)) == 1
-    assert find_available_dates(catalog, ireland, None, None, max_cloud_cover=100) == []
+    (entry,) = find_available_dates(catalog, ireland, None, None, max_cloud_cover=100)
+    assert entry.to_payload() == {
+        "cloud_cover": 100.0,
+        "cloud_cover_known": False,
+        "data_source": item["id"],
+        "date": "2017-06-17T00:00:00.000Z",
+        "mgrs": scene_from_item(item).mgrs,
+    }
+    search = search_dates(catalog, ireland, None, None, max_cloud_cover=99)
+    assert search.available == []
+    (skipped,) = search.skipped
+    assert skipped.item_id == item["id"] and "no scene classification layer" in skipped.reason
 
 
 def test_payload_keeps_fractional_cloud_cover(rkh_item: dict[str, Any]) -> None:

@@ -162,7 +162,9 @@ def test_async_client_waits_pages_and_reports_failed_dates(
             listed = [job.job_id async for job in deepres.jobs(page_size=2)]
             with pytest.raises(NotFound):
                 await deepres.status("no-such-job")
-            await deepres.cancel(ids[2])
+            await deepres.wait(ids[2], timeout=120)
+            with pytest.raises(Conflict):  # a finished job stays as it was
+                await deepres.cancel(ids[2])
             return ids, final, files, listed
 
     ids, final, files, listed = asyncio.run(scenario())

@@ -20,24 +20,62 @@ from deepres.types import spec_date
 log = logging.getLogger(__name__)
 
 
+#: What a scene without a scene classification layer counts as: nothing proves it clear.
+UNKNOWN_CLOUD_COVER = 100.0
+
+
 @dataclass(frozen=True)
 class AvailableDate:
-    """One usable acquisition: a date and MGRS tile, the AOI's cloud cover and the scene."""
+    """One usable acquisition: a date and MGRS tile, the AOI's cloud cover and the scene.
+
+    `cloud_cover_known` is False for a scene without an SCL layer, whose cloud over the AOI
+    cannot be measured: it counts as 100 % (offered only when the request accepts that).
+    """
 
     date: dt.date
     cloud_cover: float
     scene: Scene
     mgrs: str
     item_id: str
+    cloud_cover_known: bool = True
 
     def to_payload(self) -> dict[str, Any]:
         """Give the spec's `available_dates` entry: cloud_cover, data_source, date, mgrs."""
-        return {
+        entry: dict[str, Any] = {
             "cloud_cover": self.cloud_cover,
             "data_source": self.item_id,
             "date": spec_date(self.date),
             "mgrs": self.mgrs,
         }
+        if not self.cloud_cover_known:
+            entry["cloud_cover_known"] = False
+        return entry
+
+
+@dataclass(frozen=True)
+class SkippedScene:
+    """A scene over the AOI that was not offered, and why (in words for the client)."""
+
+    item_id: str
+    date: dt.date
+    mgrs: str
+    reason: str
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "data_source": self.item_id,
+            "date": spec_date(self.date),
+            "mgrs": self.mgrs,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class DateSearch:
+    """What a search found (`available`) and what it saw but left out (`skipped`)."""
+
+    available: list[AvailableDate]
+    skipped: list[SkippedScene]
 
 
 def find_available_dates(
@@ -49,6 +87,21 @@ def find_available_dates(
     *,
     max_workers: int = 8,
 ) -> list[AvailableDate]:
+    """The `available` part of `search_dates` (see there)."""
+    return search_dates(
+        catalog, aoi_geometry, start, end, max_cloud_cover, max_workers=max_workers
+    ).available
+
+
+def search_dates(
+    catalog: Catalog,
+    aoi_geometry: BaseGeometry,
+    start: TimeBound,
+    end: TimeBound,
+    max_cloud_cover: float,
+    *,
+    max_workers: int = 8,
+) -> DateSearch:
     """Give one entry per (date, MGRS tile) whose AOI cloud cover is at most `max_cloud_cover`.
 
     Cloud cover is counted on each scene's SCL inside the AOI (see `aoi_cloud_cover`), with the
@@ -64,19 +117,22 @@ def find_available_dates(
     """
     if not 0 <= max_cloud_cover <= 100:
         raise InvalidInput(f"cloud_cover must be between 0 and 100. Given: {max_cloud_cover}.")
-    scenes = [
-        scene
-        for scene in catalog.search(aoi_geometry, start, end)
-        if _may_qualify(scene, max_cloud_cover)
-    ]
-    if not scenes:
-        return []
-    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(scenes)))) as pool:
-        covers = list(pool.map(aoi_cloud_cover, scenes, repeat(aoi_geometry)))
+    skipped: list[SkippedScene] = []
+    scenes = []
+    for scene in catalog.search(aoi_geometry, start, end):
+        reason = _left_out(scene, max_cloud_cover)
+        if reason is None:
+            scenes.append(scene)
+        else:
+            skipped.append(SkippedScene(scene.id, scene.date, scene.mgrs, reason))
+    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(scenes) or 1))) as pool:
+        covers = list(pool.map(_cover, scenes, repeat(aoi_geometry)))
 
     best: dict[tuple[dt.date, str], tuple[AvailableDate, int]] = {}
     for scene, cover in zip(scenes, covers, strict=True):
-        if cover is None or cover.percent > max_cloud_cover:
+        reason = _too_cloudy(cover, max_cloud_cover)
+        if cover is None or reason is not None:
+            skipped.append(SkippedScene(scene.id, scene.date, scene.mgrs, reason or ""))
             continue
         entry = AvailableDate(
             date=scene.date,
@@ -84,21 +140,67 @@ def find_available_dates(
             scene=scene,
             mgrs=scene.mgrs,
             item_id=scene.id,
+            cloud_cover_known=cover.known,
         )
         key = (entry.date, entry.mgrs)
         kept = best.get(key)
         if kept is None or _better(entry, cover.valid_pixels, *kept):
+            if kept is not None:
+                skipped.append(_duplicate(kept[0], entry))
             best[key] = (entry, cover.valid_pixels)
-    return [best[key][0] for key in sorted(best)]
+        else:
+            skipped.append(_duplicate(entry, kept[0]))
+    skipped.sort(key=lambda s: (s.date, s.mgrs, s.item_id))
+    return DateSearch([best[key][0] for key in sorted(best)], skipped)
 
 
-def _may_qualify(scene: Scene, max_cloud_cover: float) -> bool:
-    if scene.eo_cloud_cover is not None and scene.eo_cloud_cover >= 100 > max_cloud_cover:
-        return False
+@dataclass(frozen=True)
+class _Cover:
+    percent: float
+    valid_pixels: int
+    known: bool = True
+
+
+def _cover(scene: Scene, aoi: BaseGeometry) -> _Cover | None:
+    """The AOI's cloud cover in `scene` (unknown without SCL); None where it sees no AOI."""
     if "SCL" not in scene.assets:
-        log.warning("scene %s has no SCL asset; its cloud cover over the AOI is unknown", scene.id)
-        return False
-    return True
+        return _Cover(UNKNOWN_CLOUD_COVER, 0, known=False)
+    cover = aoi_cloud_cover(scene, aoi)
+    return None if cover is None else _Cover(cover.percent, cover.valid_pixels)
+
+
+def _too_cloudy(cover: _Cover | None, max_cloud_cover: float) -> str | None:
+    """Why a scene with `cover` over the AOI is not offered, or None."""
+    if cover is None:
+        return "the scene holds no valid pixels over the AOI (outside its data, or nodata)"
+    if not cover.known:
+        if max_cloud_cover >= UNKNOWN_CLOUD_COVER:
+            return None
+        return (
+            "the scene has no scene classification layer (SCL), so its cloud cover over the "
+            f"AOI is unknown; it is offered only to requests that accept {UNKNOWN_CLOUD_COVER:g}%"
+        )
+    if cover.percent > max_cloud_cover:
+        return (
+            f"cloud over the AOI is {cover.percent:.1f}%, above the requested {max_cloud_cover:g}%"
+        )
+    return None
+
+
+def _duplicate(dropped: AvailableDate, kept: AvailableDate) -> SkippedScene:
+    return SkippedScene(
+        dropped.item_id,
+        dropped.date,
+        dropped.mgrs,
+        f"another scene of the same day and tile ({kept.item_id}) sees the AOI better",
+    )
+
+
+def _left_out(scene: Scene, max_cloud_cover: float) -> str | None:
+    """Why `scene` is not even read (a fully clouded tile), or None."""
+    if scene.eo_cloud_cover is not None and scene.eo_cloud_cover >= 100 > max_cloud_cover:
+        return "the whole tile is cloud (eo:cloud_cover 100%)"
+    return None
 
 
 def _better(entry: AvailableDate, valid: int, kept: AvailableDate, kept_valid: int) -> bool:

@@ -19,7 +19,7 @@ from pystac.utils import str_to_datetime
 from rasterio.errors import RasterioError
 from shapely.geometry.base import BaseGeometry
 
-from deepres.bands import V1_ASSET_BANDS
+from deepres.bands import OUTPUT_BANDS, V1_ASSET_BANDS
 from deepres.catalog.items import band_of_asset_key
 from deepres.catalog.mgrs import mgrs_in_name, mgrs_of_utm_point, utm_zone_of_epsg
 from deepres.errors import InvalidInput, SceneReadError
@@ -59,12 +59,76 @@ class _Raster:
     tags: dict[str, str]
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A folder the index did not turn into an item, and why."""
+
+    folder: Path
+    reason: str
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """The item collection, the folders left out with their reasons, and notes on the items."""
+
+    collection: dict[str, Any]
+    skipped: list[Skipped]
+    notes: list[str]
+
+
 def write_index(scene_dirs: Iterable[Path], out: Path) -> dict[str, Any]:
     """Give the item collection of `scene_dirs` (see `build_index`) after writing it to `out`."""
-    collection = build_index(scene_dirs)
+    return write_report(scene_dirs, out).collection
+
+
+def write_report(scene_dirs: Iterable[Path], out: Path) -> IndexReport:
+    """`index_scenes` of `scene_dirs`, its collection written to `out`."""
+    report = index_scenes(scene_dirs)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(collection, indent=2) + "\n", encoding="utf-8")
-    return collection
+    out.write_text(json.dumps(report.collection, indent=2) + "\n", encoding="utf-8")
+    return report
+
+
+def index_scenes(scene_dirs: Iterable[Path]) -> IndexReport:
+    """Every scene folder under `scene_dirs` as an item (see `build_index`), and what was not.
+
+    A folder is skipped, with its reason, when it has no `B02.tif`, no readable CRS or no
+    acquisition time. A scene without an SCL layer is indexed with a note: its cloud cover over
+    an AOI is unknown, so it is offered only to searches that accept 100 % cloud. A scene that
+    lacks some of the ten bands is indexed with a note too: it can be searched, not processed.
+    """
+    features, skipped, notes = [], [], []
+    for folder, problem in _candidates(scene_dirs):
+        if problem is not None:
+            skipped.append(Skipped(folder, problem))
+            continue
+        try:
+            item = _item_for_folder(folder)
+        except (InvalidInput, SceneReadError) as exc:
+            skipped.append(Skipped(folder, exc.message))
+            continue
+        missing = _missing_bands(folder)
+        if missing:
+            notes.append(
+                f"{folder.name}: no {', '.join(f'{b}.tif' for b in missing)}; dates can be "
+                "found on it, but it cannot be super-resolved."
+            )
+        if "scl" not in item["assets"] and "SCL" not in item["assets"]:
+            notes.append(
+                f"{folder.name}: no SCL.tif, so its cloud cover over an AOI cannot be measured; "
+                "it is offered only to searches that accept 100 % cloud."
+            )
+        features.append(item)
+    return IndexReport({"type": "FeatureCollection", "features": features}, skipped, notes)
+
+
+def scene_item(folder: Path) -> dict[str, Any]:
+    """The STAC item of one scene folder (what `deepres sr upscale` reads a folder as)."""
+    for candidate, problem in _candidates([folder]):
+        if problem is not None:
+            raise InvalidInput(f"{candidate}: {problem}")
+        return _item_for_folder(candidate)
+    raise InvalidInput(f"{folder} holds no scene folder.")
 
 
 def build_index(scene_dirs: Iterable[Path]) -> dict[str, Any]:
@@ -77,19 +141,37 @@ def build_index(scene_dirs: Iterable[Path]) -> dict[str, Any]:
     the rasters: id from the folder name, datetime from the GeoTIFF tags or a `YYYYMMDD` in the
     name, tile from a `T29RKH`-style name or else from the grid.
     """
-    features = [_item_for_folder(folder) for folder in _scene_folders(scene_dirs)]
-    return {"type": "FeatureCollection", "features": features}
+    return index_scenes(scene_dirs).collection
 
 
-def _scene_folders(scene_dirs: Iterable[Path]) -> Iterator[Path]:
+def _missing_bands(folder: Path) -> list[str]:
+    return [b for b in OUTPUT_BANDS if not (folder / f"{b}.tif").is_file()]
+
+
+def _problem(folder: Path) -> str | None:
+    """Why `folder` cannot be a scene (it has no B02.tif), or None."""
+    if (folder / "B02.tif").is_file():
+        return None
+    tifs = sorted(p.name for p in folder.glob("*.tif"))
+    shown = ", ".join(tifs[:3]) + (", ..." if len(tifs) > 3 else "")
+    found = f" (it holds {shown})" if tifs else ""
+    return (
+        f"no B02.tif{found}; a scene folder holds one GeoTIFF per band named by band id "
+        "(B02.tif ... B12.tif); multi-band stacks must be split into such files first"
+    )
+
+
+def _candidates(scene_dirs: Iterable[Path]) -> Iterator[tuple[Path, str | None]]:
+    """(folder, why it is not a scene or None) for each given folder or each of its children."""
     for given in scene_dirs:
         folder = Path(given)
         if not folder.is_dir():
             raise InvalidInput(f"{folder} is not a folder of scenes or a scene folder.")
-        if (folder / "B02.tif").is_file():
-            yield folder
+        if (folder / "B02.tif").is_file() or any(folder.glob("*.tif")):
+            yield folder, _problem(folder)
             continue
-        yield from (child for child in sorted(folder.iterdir()) if (child / "B02.tif").is_file())
+        for child in sorted(c for c in folder.iterdir() if c.is_dir()):
+            yield child, _problem(child)
 
 
 def _item_for_folder(folder: Path) -> dict[str, Any]:

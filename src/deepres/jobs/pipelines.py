@@ -10,11 +10,11 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from deepres.auth.clients import Principal
-from deepres.catalog.available import find_available_dates
+from deepres.catalog.available import search_dates
 from deepres.db import utcnow
 from deepres.errors import CatalogUnavailable, DeepresError, InvalidInput
 from deepres.jobs import announcements, outbox
-from deepres.jobs.answers import AvailableDate, AvailableDates, PipelineStatus
+from deepres.jobs.answers import AvailableDate, AvailableDates, PipelineStatus, SkippedScene
 from deepres.jobs.dispatch import TASK_SEARCH_DATES
 from deepres.jobs.models import Pipeline, PipelineState
 from deepres.jobs.requests import DatesRequest, parse_dates_request
@@ -105,7 +105,7 @@ def run(runtime: Runtime, pipeline_id: str) -> None:
         req = parse_dates_request(
             pipeline.request, today=utcnow().date(), callback_required=False, max_vertices=10**9
         )
-        found = find_available_dates(
+        found = search_dates(
             runtime.catalog,
             req.aoi.geometry,
             req.start,
@@ -125,7 +125,8 @@ def run(runtime: Runtime, pipeline_id: str) -> None:
         return
     result = AvailableDates(
         area_hectares=req.aoi.area_hectares,
-        available_dates=[AvailableDate.model_validate(d.to_payload()) for d in found],
+        available_dates=[AvailableDate.model_validate(d.to_payload()) for d in found.available],
+        skipped=[SkippedScene.model_validate(d.to_payload()) for d in found.skipped] or None,
     )
     with runtime.db.session() as s:
         row = s.get(Pipeline, pipeline_id)

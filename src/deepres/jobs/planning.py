@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from deepres.catalog.available import AvailableDate, find_available_dates
+from deepres.catalog.available import DateSearch, search_dates
 from deepres.db import utcnow
 from deepres.errors import CatalogUnavailable, DeepresError
 from deepres.jobs import announcements, outbox
@@ -60,11 +60,14 @@ def _insert_date(s: Session, row: JobDate) -> JobDate | None:
     return row
 
 
-def _rows_for(job: Job, found: list[AvailableDate], lease: dt.datetime) -> list[JobDate]:
+NO_SCENE = "no Sentinel-2 L2A scene sees the AOI on this date"
+
+
+def _rows_for(job: Job, search: DateSearch, lease: dt.datetime) -> list[JobDate]:
     rows = []
     wanted = set(job.dates) if job.dates else None
     seen_dates = set()
-    for entry in found:
+    for entry in search.available:
         if wanted is not None and entry.date.isoformat() not in wanted:
             continue
         seen_dates.add(entry.date.isoformat())
@@ -89,14 +92,17 @@ def _rows_for(job: Job, found: list[AvailableDate], lease: dt.datetime) -> list[
                 lease_until=lease if clear else None,
             )
         )
+    why = {s.date.isoformat(): s for s in search.skipped}
     for missing in sorted((wanted or set()) - seen_dates):
+        skipped = why.get(missing)
         rows.append(
             JobDate(
                 job_id=job.id,
                 date=dt.date.fromisoformat(missing),
-                mgrs="",
+                mgrs=skipped.mgrs if skipped else "",
+                item_id=skipped.item_id if skipped else None,
                 state=DateState.FAILED,
-                error="no Sentinel-2 L2A scene sees the AOI on this date",
+                error=f"{skipped.item_id}: {skipped.reason}" if skipped else NO_SCENE,
             )
         )
     return rows
@@ -115,10 +121,10 @@ def plan(runtime: Runtime, job_id: str) -> None:
         aoi = shape(job.aoi)
         # Explicit dates report every scene with its cloud cover; ranges keep the clear ones.
         max_cloud = 100.0 if job.dates else job.cloud_cover
-    found: list[AvailableDate] = []
+    found = DateSearch([], [])
     if window is not None:
         try:
-            found = find_available_dates(
+            found = search_dates(
                 runtime.catalog,
                 aoi,
                 window.start,
@@ -136,7 +142,7 @@ def plan(runtime: Runtime, job_id: str) -> None:
 
 
 def _record(
-    runtime: Runtime, job_id: str, found: list[AvailableDate], window: Window | None, today: dt.date
+    runtime: Runtime, job_id: str, found: DateSearch, window: Window | None, today: dt.date
 ) -> None:
     lease = utcnow() + dt.timedelta(seconds=runtime.settings.task_lease_seconds)
     new_ids: list[int] = []

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.backends import answers, scaleout_env
-from tests.harness import Receiver, Service
+from tests.harness import Receiver, Service, deepres_processes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("DEEPRES_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
@@ -91,3 +94,33 @@ def service(
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend_env" in metafunc.fixturenames:
         metafunc.parametrize("backend_env", CONFIGURATIONS, indirect=True, scope="module")
+
+
+_BEFORE: dict[int, str] = {}
+_LINGER_S = 30.0
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _BEFORE.update(deepres_processes())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when a `deepres` process it started outlives it (then stop that process).
+
+    Runs once, in the controlling process (xdist workers have `workerinput`), after every test.
+    """
+    if hasattr(session.config, "workerinput"):
+        return
+    deadline = time.monotonic() + _LINGER_S
+    left = {p: c for p, c in deepres_processes().items() if p not in _BEFORE}
+    while left and time.monotonic() < deadline:
+        time.sleep(0.5)
+        left = {p: c for p, c in deepres_processes().items() if p not in _BEFORE}
+    if not left:
+        return
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    listing = "\n".join(f"  {pid}: {cmd}" for pid, cmd in sorted(left.items()))
+    print(f"\nThese deepres processes outlived the test run (now killed):\n{listing}")
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

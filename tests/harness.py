@@ -19,6 +19,53 @@ from typing import Any
 import httpx
 
 
+def group_members(pgid: int) -> set[int]:
+    """The live (not zombie) processes of process group `pgid`."""
+    members = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        state, group = fields[0], int(fields[3])
+        if group == pgid and state != "Z":
+            members.add(int(entry.name))
+    return members
+
+
+def group_alive(pgid: int) -> bool:
+    """True while any live process of process group `pgid` exists."""
+    return bool(group_members(pgid))
+
+
+def wait_group_gone(pgid: int, timeout: float) -> bool:
+    """Wait up to `timeout` s for process group `pgid` to be empty; True when it is."""
+    deadline = time.monotonic() + max(timeout, 0)
+    while group_alive(pgid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def deepres_processes() -> dict[int, str]:
+    """pid -> command line of every `python -m deepres ...` process on this machine."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        words = [a.decode(errors="replace") for a in argv if a]
+        if "-m" in words and "deepres" in words[words.index("-m") + 1 : words.index("-m") + 2]:
+            found[int(entry.name)] = " ".join(words)
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -174,15 +221,20 @@ class Service:
                 os.killpg(proc.pid, 9)
                 proc.wait()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 30) -> None:
+        """SIGTERM each process group, wait until every process in it is gone, else SIGKILL."""
         for proc in self.procs.values():
-            if proc.poll() is None:
+            if group_alive(proc.pid):
                 os.killpg(proc.pid, 15)
+        deadline = time.monotonic() + timeout
         for proc in self.procs.values():
             try:
-                proc.wait(timeout=20)
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
+                pass
+            if not wait_group_gone(proc.pid, deadline - time.monotonic()):
                 os.killpg(proc.pid, 9)
+                wait_group_gone(proc.pid, 10)
 
     def wait_status(
         self, job_id: str, token: str, until: Any, timeout: float = 120

@@ -10,8 +10,9 @@ import pytest
 import rasterio
 from typer.testing import CliRunner
 
+from deepres.cli.sr import sr_app
+from deepres.raster import validate_cog
 from deepres.sr import DEFAULT_MODEL
-from deepres.sr.cli import sr_app
 
 SCENE = "bigearthnet_S2A_MSIL2A_20170617T113321_36_85"
 BANDS = ("B02", "B03", "B04", "B08", "B05", "B06", "B07", "B8A", "B11", "B12")
@@ -26,9 +27,12 @@ def test_upscale_writes_ten_georeferenced_bands(shared_data: Path, tmp_path: Pat
         sr_app, ["upscale", str(scene), str(out), "--scale", "4", "--threads", "1"]
     )
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["model"] == DEFAULT_MODEL
+    assert json.loads(result.stdout)["model"] == DEFAULT_MODEL
+    assert validate_cog(out) == []  # the service's own COG writer
     with rasterio.open(scene / "B04.tif") as src, rasterio.open(out) as dst:
         assert dst.count == 10 and dst.descriptions == BANDS
+        assert dst.nodata == 0
+        assert "Copernicus Sentinel data 2017" in dst.tags()["TIFFTAG_COPYRIGHT"]
         assert dst.tags()["DEEPRES_MODEL"] == DEFAULT_MODEL and dst.tags()["DEEPRES_SCALE"] == "4"
         assert dst.crs == src.crs
         assert (dst.width, dst.height) == (src.width * 4, src.height * 4)

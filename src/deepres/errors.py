@@ -102,5 +102,11 @@ class ModelNotFound(InvalidInput):
     code = "MODEL-NOT-FOUND"
 
 
+class Stopped(DeepresError):
+    """Work interrupted because its process was asked to stop; it is to be taken up again."""
+
+    code = "STOPPED"
+
+
 class StorageError(DeepresError):
     code = "STORAGE-ERROR"

@@ -26,9 +26,12 @@ class Settings(BaseSettings):
     storage_url: str | None = None
     catalog_url: str = EARTH_SEARCH_V1
     catalog_collection: str = "sentinel-2-l2a"
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str | None = Field(
+        default=None,
+        description="base URL of links in answers and webhooks; default http://HOST:PORT",
+    )
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(default=8000, ge=1, le=65535)
     secret_key: str | None = Field(default=None, description="server key; generated under home")
 
     s3_endpoint_url: str | None = None
@@ -40,9 +43,23 @@ class Settings(BaseSettings):
 
     jwt_lifetime_seconds: int = 36000
     link_expiry_seconds: int = 7 * 24 * 3600
-    task_lease_seconds: int = 900
+    task_lease_seconds: int = Field(
+        default=60,
+        ge=1,
+        description="a date being processed is held this long and renewed by a heartbeat; "
+        "queued work and searches are held twice as long",
+    )
     scheduler_tick_seconds: float = 5.0
     worker_concurrency: int = 2
+    delivery_concurrency: int = Field(
+        default=8, ge=1, description="webhook deliveries sent at once, apart from processing"
+    )
+    shutdown_grace_seconds: float = Field(
+        default=25.0, description="how long a stopping process waits for its children"
+    )
+    webhook_rate_per_minute: int = Field(
+        default=60, ge=0, description="webhook attempts per client and minute (0: no limit)"
+    )
     catalog_max_workers: int = 8
 
     default_model: str = "deepres-s2sr"
@@ -61,6 +78,21 @@ class Settings(BaseSettings):
     def resolved_home(self) -> Path:
         self.home.mkdir(parents=True, exist_ok=True)
         return self.home.resolve()
+
+    @property
+    def effective_public_url(self) -> str:
+        """`public_url`, else the address the API listens on (loopback for a wildcard)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(self.host, self.host)
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def queue_lease_seconds(self) -> int:
+        """How long queued work and searches are held before the scheduler sends them again."""
+        return 2 * self.task_lease_seconds
 
     @property
     def effective_database_url(self) -> str:

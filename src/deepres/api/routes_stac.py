@@ -46,7 +46,7 @@ GEOJSON_OK: dict[int | str, dict[str, Any]] = {
 
 
 def _links(runtime: Runtime, job_id: str) -> stac.StacLinks:
-    base = runtime.settings.public_url.rstrip("/")
+    base = runtime.settings.effective_public_url
     return stac.StacLinks(f"{base}/deep-resolution/jobs/{job_id}/stac")
 
 

@@ -6,8 +6,10 @@ import os
 from typing import Any
 
 from celery import Celery
+from celery.signals import worker_shutting_down
 
 from deepres.jobs.dispatch import ALL_QUEUES, ROUTES
+from deepres.jobs.lifecycle import STOPPING
 from deepres.jobs.runtime import Runtime
 from deepres.settings import Settings
 
@@ -65,6 +67,12 @@ def runtime_for(app: Celery) -> Runtime:
         settings = app.conf.get("deepres_settings") or Settings()
         runtime = _RUNTIMES[key] = Runtime(settings, dispatcher=CeleryDispatcher(app))
     return runtime
+
+
+@worker_shutting_down.connect
+def _hand_work_back(**_: Any) -> None:
+    """Warm shutdown (SIGTERM) begins: work in progress stops at its next tile and hands back."""
+    STOPPING.set()
 
 
 class CeleryDispatcher:

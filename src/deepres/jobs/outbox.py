@@ -122,7 +122,7 @@ def dispatch(runtime: Runtime, delivery_id: str) -> None:
             update(Delivery)
             .where(Delivery.id == delivery_id)
             .values(
-                lease_until=utcnow() + dt.timedelta(seconds=runtime.settings.task_lease_seconds)
+                lease_until=utcnow() + dt.timedelta(seconds=runtime.settings.queue_lease_seconds)
             )
         )
     runtime.send(TASK_DELIVER, delivery_id)

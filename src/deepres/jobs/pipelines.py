@@ -72,7 +72,7 @@ def create(
 
 
 def _lease(runtime: Runtime) -> dt.datetime:
-    return utcnow() + dt.timedelta(seconds=runtime.settings.task_lease_seconds)
+    return utcnow() + dt.timedelta(seconds=runtime.settings.queue_lease_seconds)
 
 
 def _claim(runtime: Runtime, pipeline_id: str) -> Pipeline | None:

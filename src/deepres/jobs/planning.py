@@ -144,7 +144,7 @@ def plan(runtime: Runtime, job_id: str) -> None:
 def _record(
     runtime: Runtime, job_id: str, found: DateSearch, window: Window | None, today: dt.date
 ) -> None:
-    lease = utcnow() + dt.timedelta(seconds=runtime.settings.task_lease_seconds)
+    lease = utcnow() + dt.timedelta(seconds=runtime.settings.queue_lease_seconds)
     new_ids: list[int] = []
     sent: list[str | None] = []
     with runtime.db.session() as s:

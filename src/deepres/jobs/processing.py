@@ -16,8 +16,10 @@ from sqlalchemy import update
 
 from deepres.catalog.scene import Scene
 from deepres.db import utcnow
-from deepres.errors import DeepresError
+from deepres.errors import DeepresError, Stopped
 from deepres.jobs import announcements, outbox
+from deepres.jobs.dispatch import TASK_PROCESS_DATE
+from deepres.jobs.lifecycle import STOPPING, Heartbeat
 from deepres.jobs.models import DateState, Job, JobDate, JobState
 from deepres.jobs.runtime import Runtime
 from deepres.raster import process_scene
@@ -61,14 +63,35 @@ def _job_live(runtime: Runtime, job_id: str) -> Job | None:
         return None if job is None or job.state == JobState.CANCELLED else job
 
 
+def _stop_requested(_done: int, _total: int) -> None:
+    """Called after every tile: raise `Stopped` once the worker has been asked to stop."""
+    if STOPPING.is_set():
+        raise Stopped("the worker is stopping; the date goes back to the queue")
+
+
 def process(runtime: Runtime, date_id: int) -> None:
-    """Produce and announce one date's COG; safe to run twice (one file, one announcement)."""
+    """Produce and announce one date's COG; safe to run twice (one file, one announcement).
+
+    While it runs, a heartbeat renews the date's lease. A worker asked to stop hands the date
+    back (PENDING, lease released, queued again) between two tiles instead of finishing it.
+    """
+    if STOPPING.is_set():
+        return  # a message taken during shutdown: the lease brings it back elsewhere
     row = _claim(runtime, date_id)
     if row is None:
         return
     job = _job_live(runtime, row.job_id)
     if job is None or row.scene is None:
         return
+    try:
+        with Heartbeat(runtime, date_id, WORKER_ID):
+            _produce(runtime, row, row.scene, job)
+    except Stopped:
+        _hand_back(runtime, date_id)
+
+
+def _produce(runtime: Runtime, row: JobDate, scene: dict[str, Any], job: Job) -> None:
+    date_id = row.id
     started = time.monotonic()
     key = storage_key(job.id, row.mgrs, row.date)
     try:
@@ -76,13 +99,14 @@ def process(runtime: Runtime, date_id: int) -> None:
             out = Path(tmp) / key.rsplit("/", 1)[-1]
             model = runtime.model(job.model)
             info = process_scene(
-                Scene.from_dict(row.scene),
+                Scene.from_dict(scene),
                 shape(job.aoi),
                 model,
                 job.scale,
                 out,
                 tile_px=runtime.settings.tile_size_px,
                 tags={"DEEPRES_JOB_ID": job.id, "DEEPRES_DATE": row.date.isoformat()},
+                progress=_stop_requested,
             )
             if info is None:
                 _fail(runtime, date_id, "the scene holds no valid pixels inside the AOI")
@@ -102,6 +126,8 @@ def process(runtime: Runtime, date_id: int) -> None:
                 "scale": job.scale,
                 "scene_id": row.item_id,
             }
+    except Stopped:
+        raise
     except DeepresError as exc:
         _retry_or_fail(runtime, date_id, row.attempts, exc.message)
         return
@@ -132,6 +158,28 @@ def _done(
             message = announcements.file_processed(job.id, row.mgrs, row.date, key, link)
             sent = outbox.announce_for_job(s, job, message)
     outbox.dispatch_all(runtime, [sent])
+
+
+def _hand_back(runtime: Runtime, date_id: int) -> None:
+    """Give an unfinished date back: PENDING, lease released, the attempt not counted."""
+    with runtime.db.session() as s:
+        res = s.execute(
+            update(JobDate)
+            .where(
+                JobDate.id == date_id,
+                JobDate.state == DateState.PROCESSING,
+                JobDate.worker == WORKER_ID,
+            )
+            .values(
+                state=DateState.PENDING,
+                lease_until=utcnow() - dt.timedelta(seconds=1),
+                attempts=JobDate.attempts - 1,
+                worker=None,
+            )
+        )
+    if res.rowcount == 1:  # type: ignore[attr-defined]
+        log.warning("job date %s handed back unfinished: this worker is stopping", date_id)
+        runtime.send(TASK_PROCESS_DATE, date_id)
 
 
 def _retry_or_fail(runtime: Runtime, date_id: int, attempts: int, message: str) -> None:

@@ -41,7 +41,7 @@ class Runtime:
 
         return open_storage(
             self.settings.effective_storage_url,
-            public_url=self.settings.public_url.rstrip("/"),
+            public_url=self.settings.effective_public_url,
             signing_key=self.keys.url_signing,
             s3_endpoint_url=self.settings.s3_endpoint_url,
             s3_region=self.settings.s3_region,

@@ -83,7 +83,7 @@ def release_lock(runtime: Runtime, holder: str) -> None:
 def tick(runtime: Runtime) -> TickReport:
     """One pass: due searches, expired leases and due webhook retries go back on the queue."""
     now = utcnow()
-    lease = now + dt.timedelta(seconds=runtime.settings.task_lease_seconds)
+    lease = now + dt.timedelta(seconds=runtime.settings.queue_lease_seconds)
     report = TickReport()
     sends: list[tuple[str, str | int]] = []
     with runtime.db.session() as s:

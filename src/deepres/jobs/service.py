@@ -76,6 +76,7 @@ def create(
     a different request under the same key is a Conflict.
     """
     req, model, scale = check(runtime, body)
+    settings = runtime.settings
     stored = req.stored()
     digest = _request_hash(stored)
     with runtime.db.session() as s:
@@ -107,7 +108,7 @@ def create(
             model=model,
             scale=scale,
             state=JobState.NEW,
-            search_lease_until=utcnow() + dt.timedelta(seconds=runtime.settings.task_lease_seconds),
+            search_lease_until=utcnow() + dt.timedelta(seconds=settings.queue_lease_seconds),
             idempotency_key=idempotency_key,
             request_hash=digest,
         )

@@ -1,16 +1,12 @@
-"""The `deepres` command line: run the service, manage clients, index local scenes."""
+"""`deepres serve | api | worker | scheduler | migrate | clients | catalog`: the service itself."""
 
 from __future__ import annotations
 
 import logging
 import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,7 +15,11 @@ from deepres.settings import Settings
 if TYPE_CHECKING:
     from deepres.jobs.runtime import Runtime
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="deepres: on-demand super-resolution of Sentinel-2 imagery over an area of interest.",
+)
 clients_app = typer.Typer(no_args_is_help=True, help="Manage API clients.")
 catalog_app = typer.Typer(no_args_is_help=True, help="Build static STAC catalogs of local scenes.")
 app.add_typer(clients_app, name="clients")
@@ -49,26 +49,43 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-@app.command()
-def api(
-    host: str | None = typer.Option(None, help="bind address (DEEPRES_HOST)"),
-    port: int | None = typer.Option(None, help="port (DEEPRES_PORT)"),
-) -> None:
-    """Run the HTTP API."""
+HostOpt = Annotated[
+    str | None, typer.Option("--host", help="bind address (DEEPRES_HOST, default 127.0.0.1)")
+]
+PortOpt = Annotated[
+    int | None, typer.Option("--port", min=1, max=65535, help="port (DEEPRES_PORT, default 8000)")
+]
+
+
+def _settings(host: str | None = None, port: int | None = None) -> Settings:
+    """Settings from the environment, with the command line's host and port on top."""
+    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def _server(settings: Settings) -> Any:
     import uvicorn
 
     from deepres.api.app import create_app
 
-    _logging()
-    settings = Settings()
-    _warn_if_catalog_unreachable(settings)
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
+        host=settings.host,
+        port=settings.port,
         log_level="info",
         proxy_headers=False,
     )
+    return uvicorn.Server(config)
+
+
+@app.command()
+def api(host: HostOpt = None, port: PortOpt = None) -> None:
+    """Run the HTTP API."""
+    _logging()
+    settings = _settings(host, port)
+    _warn_if_catalog_unreachable(settings)
+    logging.getLogger("deepres").info("links point at %s", settings.effective_public_url)
+    _server(settings).run()
 
 
 def _warn_if_catalog_unreachable(settings: Settings) -> None:
@@ -98,11 +115,15 @@ def _warn_if_catalog_unreachable(settings: Settings) -> None:
 @app.command()
 def worker(
     queues: str = typer.Option("catalog,sr,delivery", help="comma-separated queues to consume"),
-    concurrency: int | None = typer.Option(
-        None, help="worker processes (DEEPRES_WORKER_CONCURRENCY)"
-    ),
+    concurrency: int | None = typer.Option(None, help="tasks at once (DEEPRES_WORKER_CONCURRENCY)"),
+    pool: str = typer.Option("threads", help="Celery pool: threads, prefork or solo"),
 ) -> None:
-    """Run a Celery worker (any number, on any machine)."""
+    """Run a Celery worker (any number, on any machine).
+
+    SIGTERM stops it within seconds: a date in progress goes back to the queue for another
+    worker. The default threads pool shares one model per process (ONNX Runtime, GDAL and
+    NumPy work outside the GIL).
+    """
     from deepres.jobs.celery_app import create_celery
 
     settings = Settings()
@@ -113,6 +134,8 @@ def worker(
             "--loglevel=INFO",
             "-Q",
             queues,
+            "-P",
+            pool,
             "-c",
             str(concurrency or settings.worker_concurrency),
             "-n",
@@ -134,34 +157,43 @@ def scheduler() -> None:
 
 
 @app.command()
-def serve() -> None:
-    """Run API, worker and scheduler together on the embedded default (one machine)."""
+def serve(host: HostOpt = None, port: PortOpt = None) -> None:
+    """Run API, workers and scheduler together on the embedded default (one machine).
+
+    Processing and webhook delivery run in separate workers, so a slow receiver never takes a
+    processing slot. SIGTERM or Ctrl-C stops everything: the API at once, the workers after
+    handing unfinished dates back, and nothing is left running.
+    """
+    from deepres.cli.processes import Children, StopOnSignal
+    from deepres.jobs.dispatch import QUEUE_CATALOG, QUEUE_DELIVERY, QUEUE_SR
     from deepres.jobs.migrate import upgrade
 
     _logging()
-    settings = Settings()
+    settings = _settings(host, port)
     upgrade(settings.effective_database_url)
-    env = {**os.environ, "DEEPRES_HOME": str(settings.resolved_home)}
-    children = [
-        subprocess.Popen([sys.executable, "-m", "deepres", role], env=env)
-        for role in ("worker", "scheduler")
-    ]
-
-    def stop_children(*_: object) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for child in children:
-            try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
-
+    _warn_if_catalog_unreachable(settings)
+    stop = StopOnSignal()
+    env = {
+        **os.environ,
+        "DEEPRES_HOME": str(settings.resolved_home),
+        "DEEPRES_HOST": settings.host,
+        "DEEPRES_PORT": str(settings.port),
+    }
+    children = Children(env)
+    children.start("worker", "--queues", f"{QUEUE_CATALOG},{QUEUE_SR}")
+    children.start(
+        "worker", "--queues", QUEUE_DELIVERY, "--concurrency", str(settings.delivery_concurrency)
+    )
+    children.start("scheduler")
+    log = logging.getLogger("deepres")
+    log.info("links point at %s", settings.effective_public_url)
+    server = _server(settings)
     try:
-        api(host=None, port=None)
+        if stop.requested is None:
+            server.run()
     finally:
-        stop_children()
+        log.info("stopping workers and scheduler")
+        children.stop(settings.shutdown_grace_seconds)
 
 
 def _migrated_runtime() -> Runtime:
@@ -221,26 +253,22 @@ def catalog_index(
     directory: list[Path] = typer.Argument(..., help="scene folders, or folders of them"),
     out: Path = typer.Option(..., "-o", "--out", help="the item-collection JSON to write"),
 ) -> None:
-    """Index folders of per-band GeoTIFFs into a static STAC item collection."""
-    from deepres.catalog.index import write_index
+    """Index folders of per-band GeoTIFFs into a static STAC item collection.
 
-    collection = write_index(directory, out)
-    n = len(collection.get("features", []))
+    Folders that cannot be indexed are listed with the reason, and so are scenes that are
+    indexed with a limit (no SCL: cloud cover unknown; missing bands: cannot be processed).
+    """
+    from deepres.catalog.index import write_report
+    from deepres.errors import DeepresError
+
+    try:
+        report = write_report(directory, out)
+    except DeepresError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from exc
+    for skipped in report.skipped:
+        typer.echo(f"skipped {skipped.folder}: {skipped.reason}", err=True)
+    for note in report.notes:
+        typer.echo(f"note: {note}", err=True)
+    n = len(report.collection["features"])
     typer.echo(f"wrote {out} ({n} items); set DEEPRES_CATALOG_URL={out.resolve()}")
-
-
-def _mount_subcommands() -> None:
-    # Imported here, not at the top, so `deepres --help` stays fast; an import error is a bug
-    # and must fail loudly rather than make commands vanish.
-    from deepres.client.cli import register
-    from deepres.sr.cli import sr_app
-
-    app.add_typer(sr_app, name="sr")
-    register(app)
-
-
-_mount_subcommands()
-
-
-def main() -> None:
-    app()

@@ -1,7 +1,8 @@
-"""`deepres sr ...`: upscale a scene directory, evaluate, train, list and register models.
+"""`deepres sr ...`: upscale a scene folder, evaluate, train, compare, list and register models.
 
-The commands only parse, call the library, print and return; the lead mounts `sr_app` as
-`deepres sr`.
+The commands only parse, call the library, print and return. `upscale` indexes the folder into
+a scene and runs the service's own pipeline (`raster.process_scene`) over its footprint, so it
+writes the same COG the service does.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -57,24 +58,61 @@ def upscale(
     model: ModelOpt = None,
     registry: RegistryOpt = None,
     threads: ThreadsOpt = 0,
-    offset_dn: Annotated[float, typer.Option(help="DN to subtract (L2A offset still in).")] = 0.0,
-    dtype: Annotated[str, typer.Option(help="uint16 (rounded DN) or float32.")] = "uint16",
+    offset_dn: Annotated[
+        int | None,
+        typer.Option(
+            help="DN to subtract: 1000 for L2A from baseline 04.00 whose offset is still in the "
+            "pixels, 0 for none (default: decided from the folder's STAC item or name)."
+        ),
+    ] = None,
 ) -> None:
-    """Write all ten bands of SCENE_DIR (B02.tif ... B12.tif) at 10 m / SCALE to OUT."""
-    from deepres.sr import get_model
-    from deepres.sr.scene_dir import read_scene_dir, upscale_scene
+    """Write all ten bands of SCENE_DIR (B02.tif ... B12.tif) at 10 m / SCALE to OUT as a COG.
 
-    if dtype not in ("uint16", "float32"):
-        raise typer.BadParameter("dtype must be uint16 or float32")
+    The same COG the service writes (uint16 DN, nodata 0, overviews, band names, model tags).
+    """
+    from rich.progress import Progress
+
+    from deepres.catalog.index import scene_item
+    from deepres.catalog.items import scene_from_item
+    from deepres.raster import process_scene
+    from deepres.sr import get_model
+
+    if offset_dn not in (None, 0, 1000):
+        raise typer.BadParameter("offset-dn must be 0 or 1000 (Sentinel-2's BOA_ADD_OFFSET)")
     try:
         sr = get_model(model, registry_dir=_registry(registry), threads=threads)
-        bands = read_scene_dir(scene_dir, offset_dn=offset_dn)
-        rows, cols = upscale_scene(sr, bands, out, scale, dtype=dtype)
+        scene = scene_from_item(scene_item(scene_dir))
+        with Progress(transient=True, console=_stderr()) as bar:
+            task = bar.add_task(f"{sr.name} x{scale}", total=None)
+
+            def tick(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            info = process_scene(scene, None, sr, scale, out, offset_dn=offset_dn, progress=tick)
     except DeepresError as exc:
         raise _fail(exc) from exc
+    if info is None:
+        typer.echo(f"error: {scene_dir} holds no valid pixels", err=True)
+        raise typer.Exit(2)
     typer.echo(
-        json.dumps({"out": str(out), "model": sr.name, "scale": scale, "rows": rows, "cols": cols})
+        json.dumps(
+            {
+                "out": str(out),
+                "model": sr.name,
+                "scale": scale,
+                "rows": info.height,
+                "cols": info.width,
+                "epsg": info.epsg,
+                "resolution": info.resolution,
+            }
+        )
     )
+
+
+def _stderr() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 @sr_app.command()

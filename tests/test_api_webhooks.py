@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import select
+import threading
+import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -113,3 +117,91 @@ def test_callbacks_into_the_network_are_refused_at_submission(
         assert r.status_code == 400, r.text
         assert r.json()["error"] == "CALLBACK-REFUSED"
         assert r.json()["statusCode"] == 400
+
+
+class DrippingReceiver:
+    """Answers every POST one byte every 5 s, watching for the sender to hang up.
+
+    `opened` lists the webhook-id of every request as it arrives; `overlaps` those that came
+    while the sender still held an earlier request of the same id open.
+    """
+
+    def __init__(self) -> None:
+        self.opened: list[str] = []
+        self.overlaps: list[str] = []
+        self._open: dict[str, int] = {}
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length", 0)))
+                webhook_id = self.headers.get("webhook-id", "")
+                with receiver._lock:
+                    receiver.opened.append(webhook_id)
+                    if receiver._open.get(webhook_id):
+                        receiver.overlaps.append(webhook_id)
+                    receiver._open[webhook_id] = receiver._open.get(webhook_id, 0) + 1
+                try:
+                    for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n":
+                        readable, _, _ = select.select([self.connection], [], [], 5)
+                        if readable and not self.connection.recv(1):
+                            break  # the sender hung up: its deadline passed
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                except OSError:
+                    pass
+                finally:
+                    with receiver._lock:
+                        receiver._open[webhook_id] -= 1
+                self.close_connection = True
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_a_dripping_receiver_delays_no_one_else_and_never_gets_an_id_twice_at_once(
+    service: Service,
+) -> None:
+    drip = DrippingReceiver()
+    try:
+        slow, quick = service.create_client("slow-receiver"), service.create_client("other")
+        for path in ("/a", "/b"):  # two callbacks holding two delivery attempts open
+            r = httpx.post(
+                f"{service.url}/deep-resolution/available_dates",
+                json={
+                    "client_token": slow,
+                    "bbox": BBOX,
+                    "cloud_cover": 20,
+                    "start_date": "2020-02-01",
+                    "end_date": "2020-03-01",
+                    "callback_url": drip.url(path),
+                },
+            )
+            assert r.status_code == 200, r.text
+        time.sleep(2)  # both drips are under way
+        r = httpx.post(
+            f"{service.url}/deep-resolution",
+            json={"client_token": quick, "bbox": BBOX, "cloud_cover": 20, "dates": ["2020-02-19"]},
+        )
+        job_id = r.json()["data"]["job_id"]
+        data = service.wait_status(job_id, quick, lambda d: "status" not in d, timeout=30)
+        assert [d["status"] for d in data["dates"]] == ["PROCESSED"]
+        time.sleep(20)  # past the first attempts' 15 s deadline, into the retries
+        assert len(set(drip.opened)) == 2 and len(drip.opened) > 2  # retried, after a hang-up
+        assert drip.overlaps == []  # never the same id twice at once
+    finally:
+        drip.close()

@@ -299,3 +299,41 @@ def test_https_verifies_the_original_hostname(
         assert not untrusted.ok
         assert untrusted.error is not None and "CERTIFICATE_VERIFY_FAILED" in untrusted.error
         assert len(server.records) == 1
+
+
+def test_a_receiver_that_drips_its_answer_is_cut_off_at_the_total_deadline() -> None:
+    """One byte of the status line every 0.2 s: each read is quick, the whole never ends.
+
+    A per-read timeout would wait for the whole drip and report success; the deadline counts
+    the attempt as a whole.
+    """
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def drip() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n":
+                if stop.wait(0.2):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    try:
+        result = send(
+            f"http://127.0.0.1:{port}/slow", b"{}", {}, allow_private=True, timeout_s=1.0
+        )
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
+    assert not result.ok and result.status_code is None
+    assert result.error is not None and "within 1 s" in result.error

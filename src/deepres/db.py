@@ -7,12 +7,14 @@ this one base, so one Alembic history covers both and neither package imports th
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
@@ -27,9 +29,25 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
+def private_sqlite_file(url: str) -> None:
+    """Create the file of a `sqlite:///` URL readable by its owner only, if it does not exist.
+
+    SQLite would create it with the process umask (often world-readable); it holds client
+    records and webhook payloads. The WAL and shared-memory files SQLite adds take the same mode.
+    """
+    path = make_url(url).database
+    if not path or path == ":memory:" or not url.startswith(("sqlite", "sqla+sqlite")):
+        return
+    file = Path(path)
+    if not file.exists():
+        file.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(file, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
 def make_engine(url: str) -> Engine:
     """An engine tuned for the backend: WAL and a busy timeout on SQLite, pre-ping elsewhere."""
     if url.startswith("sqlite"):
+        private_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")

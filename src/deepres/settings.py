@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     onnx_threads: int = 0
 
     rate_limit_per_minute: int = Field(default=600, description="per client and API process")
+    failed_auth_per_minute: int = Field(
+        default=20, description="failed authentications per address and minute before 429"
+    )
+    metrics_token: str | None = Field(
+        default=None, description="when set, /metrics wants Authorization: Bearer <token>"
+    )
+    metrics_per_minute: int = Field(default=120, description="/metrics requests per address")
     max_body_bytes: int = 5 * 1024 * 1024
     max_vertices: int = 10_000
 

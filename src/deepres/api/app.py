@@ -37,7 +37,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         ),
     )
     app.state.runtime = runtime
-    app.state.rate_limiter = RateLimiter(runtime.settings.rate_limit_per_minute)
+    settings = runtime.settings
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.auth_failures = RateLimiter(
+        settings.failed_auth_per_minute, "failed authentications", "address"
+    )
+    app.state.metrics_limiter = RateLimiter(settings.metrics_per_minute, "requests", "address")
     add_exception_handlers(app)
     app.add_middleware(RequestContext, max_body=runtime.settings.max_body_bytes)
     app.include_router(routes_misc.router)

@@ -11,6 +11,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from deepres.api.errors import UNAUTHORIZED
+from deepres.api.ratelimit import RateLimiter
 from deepres.auth import jwt_tokens
 from deepres.auth.clients import Principal, find_by_token, principal_of
 from deepres.auth.models import Client
@@ -69,8 +70,28 @@ def _lookup(runtime: Runtime, bearer: str | None, token: str | None) -> Principa
         return principal_of(client)
 
 
+def client_address(request: Request) -> str:
+    """The peer address of the request (what failed-authentication throttling counts by)."""
+    return request.client.host if request.client else "unknown"
+
+
 async def authenticate(request: Request) -> Principal:
-    """The caller, from `Authorization: Bearer`, a `client_token` header, or the JSON body."""
+    """The caller, from `Authorization: Bearer`, a `client_token` header, or the JSON body.
+
+    Failed attempts count per address: past `failed_auth_per_minute` of them the address gets
+    429 until the window has passed, so tokens cannot be guessed at speed.
+    """
+    failures: RateLimiter = request.app.state.auth_failures
+    address = client_address(request)
+    failures.refuse_if_over(address)
+    try:
+        return await _authenticate(request)
+    except Unauthorized:
+        failures.count(address)
+        raise
+
+
+async def _authenticate(request: Request) -> Principal:
     runtime = get_runtime(request)
     auth = request.headers.get("authorization", "")
     bearer = auth[7:].strip() if auth[:7].lower() == "bearer " else None

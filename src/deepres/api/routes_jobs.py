@@ -54,7 +54,7 @@ def job_status(
 
 CANCEL = {
     "response_model": Envelope[JobCancelled],
-    "responses": errors_for(401, 403, 404, 409, 429, 500),
+    "responses": errors_for(400, 401, 403, 404, 409, 429, 500),
 }
 
 

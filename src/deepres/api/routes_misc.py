@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from sqlalchemy import text
 
-from deepres.api.deps import get_runtime
+from deepres.api.deps import client_address, get_runtime
 from deepres.api.errors import UNAUTHORIZED
 from deepres.api.schemas import Health, TokenRequest, TokenResponse, errors_for
 from deepres.auth import jwt_tokens
@@ -21,14 +22,18 @@ router = APIRouter()
 @router.post(
     "/auth/token",
     response_model=TokenResponse,
-    responses=errors_for(400, 401, 500),
+    responses=errors_for(400, 401, 429, 500),
     summary="Exchange a client token for a 10-hour bearer JWT",
 )
 def token(request: Request, payload: TokenRequest) -> dict[str, Any]:
     runtime = get_runtime(request)
+    failures = request.app.state.auth_failures
+    address = client_address(request)
+    failures.refuse_if_over(address)
     with runtime.db.session() as s:
         client = find_by_token(s, runtime.keys, payload.client_token)
         if client is None:
+            failures.count(address)
             raise Unauthorized(UNAUTHORIZED)
         principal = principal_of(client)
     lifetime = runtime.settings.jwt_lifetime_seconds
@@ -36,8 +41,9 @@ def token(request: Request, payload: TokenRequest) -> dict[str, Any]:
     return {"id_token": jwt, "access_token": jwt, "token_type": "bearer", "expires_in": lifetime}
 
 
-@router.get(
+@router.api_route(
     "/files/{key:path}",
+    methods=["GET", "HEAD"],
     responses={200: {"content": {"image/tiff": {}}}, **errors_for(400, 404)},
     response_class=FileResponse,
     summary="Download a result through a signed, expiring link",
@@ -62,12 +68,21 @@ def download(
 @router.get(
     "/metrics",
     response_class=PlainTextResponse,
+    responses=errors_for(401, 429),
     summary="Prometheus metrics: jobs and dates by state, queue depth, timings, webhooks",
 )
 def metrics(request: Request) -> PlainTextResponse:
     from deepres.api.metrics import render
 
-    return PlainTextResponse(render(get_runtime(request)), media_type="text/plain; version=0.0.4")
+    runtime = get_runtime(request)
+    request.app.state.metrics_limiter.check(client_address(request))
+    expected = runtime.settings.metrics_token
+    if expected:
+        auth = request.headers.get("authorization", "")
+        given = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+        if not secrets.compare_digest(given.encode(), expected.encode()):
+            raise Unauthorized("Unauthorized. /metrics wants Authorization: Bearer <token>.")
+    return PlainTextResponse(render(runtime), media_type="text/plain; version=0.0.4")
 
 
 @router.get("/healthz", response_model=Health, summary="The API process is up")

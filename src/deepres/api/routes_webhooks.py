@@ -34,7 +34,7 @@ def webhook_log(
 
 @router.post(
     "/deep-resolution/webhooks/{webhook_id}/redeliver",
-    responses=errors_for(401, 403, 404, 409, 429, 500),
+    responses=errors_for(400, 401, 403, 404, 409, 429, 500),
     summary="Send a webhook again, under the same webhook-id",
 )
 def redeliver(

@@ -8,6 +8,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_shutting_down
 
+from deepres.db import private_sqlite_file
 from deepres.jobs.dispatch import ALL_QUEUES, ROUTES
 from deepres.jobs.lifecycle import STOPPING
 from deepres.jobs.runtime import Runtime
@@ -30,6 +31,7 @@ def create_celery(settings: Settings) -> Celery:
     options: dict[str, Any] = {}
     if broker.startswith("sqla+sqlite"):
         _tune_sqla_transport()
+        private_sqlite_file(broker.removeprefix("sqla+"))
         options = {"connect_args": {"timeout": 30}}
     elif broker.startswith(("redis://", "rediss://")):
         # Longer than the longest task, so Redis never redelivers work that is still running.

@@ -7,6 +7,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from deepres.db import private_sqlite_file
+
 
 def migrations_dir() -> Path:
     """Where the Alembic scripts are: inside the wheel, or at the top of a source checkout."""
@@ -24,4 +26,6 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
+    """Migrate the database at `database_url` (an SQLite file is created owner-only)."""
+    private_sqlite_file(database_url)
     command.upgrade(alembic_config(database_url), revision)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import random
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -176,14 +177,22 @@ def deliver(runtime: Runtime, delivery_id: str) -> SendResult | None:
         if client is None or _cancelled(s, delivery):
             _finish(s, delivery_id, DeliveryState.DISABLED, None, "job cancelled: not sent")
             return None
+        wait_s = _over_rate(runtime, s, delivery.client_id)
+        if wait_s is not None:
+            _postpone(s, delivery_id, wait_s)
+            return None
         body, headers = _headers(runtime, delivery, client)
-    result = send(
-        delivery.url,
-        body,
-        headers,
-        allow_private=runtime.settings.webhook_allow_private,
-        timeout_s=runtime.settings.webhook_timeout_seconds,
-    )
+    try:
+        result = send(
+            delivery.url,
+            body,
+            headers,
+            allow_private=runtime.settings.webhook_allow_private,
+            timeout_s=runtime.settings.webhook_timeout_seconds,
+        )
+    except Exception as exc:  # a bug must cost one attempt, not stall the message for ever
+        log.exception("webhook %s: the attempt itself failed", delivery_id)
+        result = SendResult(None, False, None, False, f"internal error: {exc!r}", 0.0)
     with runtime.db.session() as s:
         s.add(
             DeliveryAttempt(
@@ -197,10 +206,43 @@ def deliver(runtime: Runtime, delivery_id: str) -> SendResult | None:
     return result
 
 
+RATE_WINDOW_S = 60.0
+
+
+def _over_rate(runtime: Runtime, s: Session, client_id: str) -> float | None:
+    """Seconds to wait when the client had its `webhook_rate_per_minute` attempts already."""
+    limit = runtime.settings.webhook_rate_per_minute
+    if limit <= 0:
+        return None
+    since = utcnow() - dt.timedelta(seconds=RATE_WINDOW_S)
+    recent = s.scalar(
+        select(func.count())
+        .select_from(DeliveryAttempt)
+        .join(Delivery, Delivery.id == DeliveryAttempt.delivery_id)
+        .where(Delivery.client_id == client_id, DeliveryAttempt.at > since)
+    )
+    if int(recent or 0) < limit:
+        return None
+    return RATE_WINDOW_S * (1 + random.random()) / limit * max(1, int(recent or 0) - limit + 1)
+
+
+def _postpone(s: Session, delivery_id: str, wait_s: float) -> None:
+    """Put a message back for later without an attempt: the scheduler sends it when due."""
+    s.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(next_attempt_at=utcnow() + dt.timedelta(seconds=wait_s), lease_until=None)
+    )
+
+
 def _record(runtime: Runtime, s: Session, delivery: Delivery, result: SendResult) -> None:
     attempts = delivery.attempts + 1
     if result.ok:
         _finish(s, delivery.id, DeliveryState.DELIVERED, result.status_code, None, attempts)
+        return
+    if result.refused:  # a malformed or forbidden address does not get better with time
+        _finish(s, delivery.id, DeliveryState.FAILED, None, result.error, attempts)
+        log.warning("webhook %s refused: %s", delivery.id, result.error)
         return
     if result.gone:
         _finish(s, delivery.id, DeliveryState.DISABLED, 410, "410 Gone", attempts)

@@ -88,7 +88,10 @@ class LocalStorage:
             return False
         if expiry < (time.time() if now is None else now):
             return False
-        return hmac.compare_digest(self.sign(key, expiry), signature)
+        # Compared as bytes: compare_digest refuses non-ASCII str, and any such signature is
+        # simply wrong.
+        given = signature.encode("utf-8", errors="surrogateescape")
+        return hmac.compare_digest(self.sign(key, expiry).encode(), given)
 
     def delete_prefix(self, prefix: str) -> None:
         """Deletes every file whose key starts with `prefix`, then the folders left empty."""

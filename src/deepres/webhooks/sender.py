@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import ssl
 import time
@@ -104,50 +105,72 @@ def send(
     The host is resolved and checked by the SSRF guard, then the request goes to a checked
     address with the original `Host` header (and TLS SNI and certificate check against the
     original host name), so DNS cannot change the destination between check and connect.
-    Redirects are not followed: a 3xx is a failed attempt. The response body is not read, so a
-    receiver cannot make us download anything. `ssl_context` replaces the default verifying
-    context (certifi's CAs), e.g. for receivers behind a private CA.
+    `timeout_s` bounds the whole attempt (connect, request, status line and headers): a
+    receiver that answers one byte at a time is cut off there, not after each byte. Redirects
+    are not followed: a 3xx is a failed attempt. The response body is not read, so a receiver
+    cannot make us download anything. `ssl_context` replaces the default verifying context
+    (certifi's CAs), e.g. for receivers behind a private CA.
     """
     started = time.monotonic()
     try:
         target = resolve_and_check(url, allow_private=allow_private)
     except CallbackRefused as exc:
         return _failure(exc.message, started, refused=True)
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:
         return _failure(f"could not resolve the callback host: {exc}", started)
+    try:
+        return asyncio.run(
+            _post(url, body, headers, target, timeout_s, ssl_context or _default_ssl_context())
+        )
+    except TimeoutError:
+        return _failure(
+            f"timed out: no complete answer within {timeout_s:g} s", started, ip=target.ip
+        )
 
+
+async def _post(
+    url: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    target: ResolvedTarget,
+    timeout_s: float,
+    ssl_context: ssl.SSLContext,
+) -> SendResult:
+    started = time.monotonic()
     request_headers = _request_headers(headers, target)
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
     last_error = "no address to connect to"
-    with httpx.Client(
-        timeout=httpx.Timeout(timeout_s),
-        follow_redirects=False,
-        trust_env=False,  # a proxy from the environment would defeat the address pinning
-        verify=ssl_context or _default_ssl_context(),
-    ) as client:
-        # Every address passed the guard; try the next one only when a connection is refused,
-        # as a dual-stack receiver listening on one family alone would refuse the other.
-        for ip in target.addresses:
-            request = client.build_request(
-                "POST",
-                httpx.URL(url).copy_with(host=ip),
-                content=body,
-                headers=request_headers,
-                extensions=extensions,
-            )
-            try:
-                response = client.send(request, stream=True)
-            except httpx.ConnectError as exc:
-                last_error = f"could not connect to {ip}: {exc}"
-                continue
-            except httpx.TimeoutException as exc:
-                return _failure(
-                    f"timed out after {timeout_s:g} s ({type(exc).__name__})", started, ip=ip
+    async with asyncio.timeout(timeout_s):
+        async with httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout_s),
+            follow_redirects=False,
+            trust_env=False,  # a proxy from the environment would defeat the address pinning
+            verify=ssl_context,
+        ) as client:
+            # Every address passed the guard; try the next one only when a connection is
+            # refused, as a dual-stack receiver listening on one family alone would refuse
+            # the other.
+            for ip in target.addresses:
+                request = client.build_request(
+                    "POST",
+                    httpx.URL(url).copy_with(host=ip),
+                    content=body,
+                    headers=request_headers,
+                    extensions=extensions,
                 )
-            except httpx.HTTPError as exc:
-                return _failure(f"{type(exc).__name__}: {exc}", started, ip=ip)
-            try:
-                return _from_response(response, started, ip)
-            finally:
-                response.close()
+                try:
+                    response = await client.send(request, stream=True)
+                except httpx.ConnectError as exc:
+                    last_error = f"could not connect to {ip}: {exc}"
+                    continue
+                except httpx.TimeoutException as exc:
+                    return _failure(
+                        f"timed out after {timeout_s:g} s ({type(exc).__name__})", started, ip=ip
+                    )
+                except httpx.HTTPError as exc:
+                    return _failure(f"{type(exc).__name__}: {exc}", started, ip=ip)
+                try:
+                    return _from_response(response, started, ip)
+                finally:
+                    await response.aclose()
     return _failure(last_error, started, ip=target.addresses[-1])

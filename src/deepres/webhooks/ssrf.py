@@ -8,6 +8,7 @@ so a DNS answer that changes between check and connect (rebinding) cannot redire
 
 from __future__ import annotations
 
+import re
 import socket
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
@@ -18,6 +19,8 @@ from deepres.errors import CallbackRefused
 
 MAX_URL_LENGTH = 2048
 DEFAULT_PORTS = {"http": 80, "https": 443}
+MAX_LABEL, MAX_HOST = 63, 253
+_LABEL = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?$")
 
 IPAddress = IPv4Address | IPv6Address
 
@@ -137,12 +140,32 @@ def _parse(url: str) -> httpx.URL:
         )
     if not parsed.raw_host:
         raise CallbackRefused("Callback URL has no host.")
+    _check_host_name(parsed.raw_host.decode("ascii", errors="replace"))
     if parsed.port is not None and not 1 <= parsed.port <= 65535:
         raise CallbackRefused(f"Callback URL port {parsed.port} is not between 1 and 65535.")
     if parsed.userinfo:
         # Credentials in a URL end up in logs; receivers should check our signature instead.
         raise CallbackRefused("Callback URL must not contain a user name or password.")
     return parsed
+
+
+def _check_host_name(host: str) -> None:
+    """Refuse a host name DNS cannot carry: empty or over-long labels, odd characters."""
+    if ":" in host:
+        return  # an IPv6 literal; httpx has parsed it
+    name = host[:-1] if host.endswith(".") else host
+    if len(name) > MAX_HOST:
+        raise CallbackRefused(f"Callback URL host is longer than {MAX_HOST} characters.")
+    for label in name.split("."):
+        if not label:
+            raise CallbackRefused(f"Callback URL host {host!r} has an empty label ('..').")
+        if len(label) > MAX_LABEL:
+            raise CallbackRefused(
+                f"Callback URL host {host!r} has a label of {len(label)} characters; "
+                f"DNS allows at most {MAX_LABEL}."
+            )
+        if not _LABEL.match(label):
+            raise CallbackRefused(f"Callback URL host {host!r} is not a valid host name.")
 
 
 def _numeric_addresses(host: str) -> list[IPAddress] | None:

@@ -328,9 +328,7 @@ def test_a_receiver_that_drips_its_answer_is_cut_off_at_the_total_deadline() -> 
     thread = threading.Thread(target=drip, daemon=True)
     thread.start()
     try:
-        result = send(
-            f"http://127.0.0.1:{port}/slow", b"{}", {}, allow_private=True, timeout_s=1.0
-        )
+        result = send(f"http://127.0.0.1:{port}/slow", b"{}", {}, allow_private=True, timeout_s=1.0)
     finally:
         stop.set()
         thread.join(timeout=5)

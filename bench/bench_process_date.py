@@ -15,7 +15,6 @@ Usage: python bench/bench_process_date.py [--tile-px 512]
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import resource
 import subprocess
@@ -23,14 +22,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import rasterio
 import shapely
-from affine import Affine
 from pyproj import Transformer
 
-from deepres.bands import BANDS_10M, BANDS_20M, OUTPUT_BANDS
 from deepres.catalog.scene import Scene
 from deepres.raster import process_scene, validate_cog
 from deepres.sr import get_model
@@ -55,39 +52,25 @@ class Replicate:
         return np.concatenate([hi, lo])
 
 
-def _field(size: int, rng: np.random.Generator) -> np.ndarray:
-    """Smooth fields plus pixel noise: compresses like imagery, not like a constant."""
-    coarse = rng.uniform(300, 5000, (size // 40 + 2, size // 40 + 2))
-    smooth = np.kron(coarse, np.ones((40, 40)))[:size, :size]
-    return np.clip(smooth + rng.normal(0, 150, (size, size)), 1, 10000).astype(np.uint16)
+def _scenes() -> Any:
+    """The test suite's synthetic scene factory (`tests/scenes.py`)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import tests.scenes
+
+    return tests.scenes
 
 
 def write_scene(folder: Path) -> None:
     """A synthetic L2A scene: one tiled GeoTIFF per band on the 10 m and 20 m grids."""
-    rng = np.random.default_rng(7)
-    for bands, size, pixel in ((BANDS_10M, SIDE_PX, 10.0), (BANDS_20M, SIDE_PX // 2, 20.0)):
-        profile = {
-            "driver": "GTiff", "width": size, "height": size, "count": 1, "dtype": "uint16",
-            "crs": f"EPSG:{EPSG}", "transform": Affine(pixel, 0, LEFT, 0, -pixel, TOP),
-            "nodata": 0, "tiled": True, "blockxsize": 512, "blockysize": 512,
-            "compress": "deflate", "predictor": 2,
-        }  # fmt: skip
-        for band in bands:
-            with rasterio.open(folder / f"{band}.tif", "w", **profile) as dst:
-                dst.write(_field(size, rng), 1)
+    _scenes().write_scene(
+        folder, side_px=SIDE_PX, epsg=EPSG, left=LEFT, top=TOP, blocksize=512, scl_class=None
+    )
 
 
 def scene_in(folder: Path) -> Scene:
     """The Scene for the rasters `write_scene` wrote into `folder` (offset already removed)."""
-    return Scene(
-        id="S2A_SYNTH_20240601_0_L2A",
-        datetime=dt.datetime(2024, 6, 1, 11, 0, tzinfo=dt.UTC),
-        mgrs="29UPU",
-        epsg=EPSG,
-        assets={band: str(folder / f"{band}.tif") for band in OUTPUT_BANDS},
-        processing_baseline="05.10",
-        boa_offset_applied=True,
-    )
+    scene: Scene = _scenes().scene_of(folder, epsg=EPSG)
+    return scene
 
 
 def aoi_wgs84() -> object:

@@ -7,13 +7,15 @@ import json
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.backends import answers, scaleout_env
 from tests.harness import Receiver, Service, deepres_processes
+from tests.scenes import SyntheticScene, write_scene
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("DEEPRES_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
@@ -25,6 +27,19 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real Sentinel-2 samples not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture
+def synthetic_scene(tmp_path: Path) -> Callable[..., SyntheticScene]:
+    """A factory of small synthetic scene folders (see `tests.scenes.write_scene`)."""
+    made = 0
+
+    def make(**options: Any) -> SyntheticScene:
+        nonlocal made
+        made += 1
+        return write_scene(tmp_path / f"scene{made}", **options)
+
+    return make
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -273,23 +272,35 @@ def test_read_window_bands_past_the_edge(ben_dir: Path) -> None:
         read_window_bands(make_scene(ben_dir), Window(1, 0, 4, 4))
 
 
-def test_bad_arguments_are_refused(ben_dir: Path, tmp_path: Path) -> None:
-    scene, aoi = make_scene(ben_dir), to_wgs84(AOI_UTM)
+def test_bad_arguments_are_refused(synthetic_scene: Any, tmp_path: Path) -> None:
+    made = synthetic_scene(side_px=64, left=LEFT, top=TOP)
+    scene, aoi = made.scene, to_wgs84(AOI_UTM)
     with pytest.raises(InvalidInput):
         process_scene(scene, aoi, get_model("bicubic"), 3, tmp_path / "a.tif")
     with pytest.raises(InvalidInput):
         process_scene(scene, aoi, get_model("bicubic"), 4, tmp_path / "b.tif", tile_px=33)
 
 
-def test_misaligned_20m_grid_is_refused(ben_dir: Path, tmp_path: Path) -> None:
+def test_misaligned_20m_grid_is_refused(synthetic_scene: Any, tmp_path: Path) -> None:
     """A scene whose 20 m band is not on twice the 10 m grid is refused, not misread."""
-    folder = tmp_path / "bad"
-    shutil.copytree(ben_dir, folder)
-    with rasterio.open(ben_dir / "B02.tif") as src:
+    made = synthetic_scene(side_px=128, left=LEFT, top=TOP)
+    with rasterio.open(made.folder / "B02.tif") as src:
         profile, data = src.profile, src.read(1)
-    with rasterio.open(folder / "B05.tif", "w", **profile) as dst:  # 10 m pixels as "20 m"
+    with rasterio.open(made.folder / "B05.tif", "w", **profile) as dst:  # 10 m pixels as "20 m"
         dst.write(data, 1)
     with pytest.raises(SceneReadError):
-        process_scene(
-            make_scene(folder), to_wgs84(AOI_UTM), get_model("bicubic"), 4, tmp_path / "c.tif"
-        )
+        process_scene(made.scene, to_wgs84(AOI_UTM), get_model("bicubic"), 4, tmp_path / "c.tif")
+
+
+@pytest.mark.parametrize("epsg, top", [(32721, 9_000_000.0), (32760, 1_200_000.0)])
+def test_southern_hemisphere_scenes_keep_their_grid(
+    synthetic_scene: Any, tmp_path: Path, epsg: int, top: float
+) -> None:
+    """UTM south (false northing 10,000 km), near the antimeridian too: no flip, no shift."""
+    made = synthetic_scene(side_px=96, epsg=epsg, left=500000.0, top=top, nodata_left_px=16)
+    info = process_scene(made.scene, None, get_model("bicubic"), 2, tmp_path / "s.tif")
+    assert info is not None and info.epsg == epsg
+    assert info.bounds == (500000.0, top - 960.0, 500960.0, top)
+    data, _ = read_product(info)
+    assert (data[:, :, : 16 * 2] == 0).all()  # the nodata columns stay nodata
+    assert (data[:, :, 16 * 2 + 8 :] > 0).all()

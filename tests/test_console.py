@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,13 +22,12 @@ import httpx
 import pytest
 from shapely.geometry import box, mapping
 
+from tests.browser import BROWSER_ARGS, CHROMIUM, require_chromium
 from tests.harness import Service
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CLEAR = box(-11.765, 24.734, -11.752, 24.747)  # clear over 29RKH on 2020-02-19
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--headless"]
 RKH = "S2A_29RKH_20200219_0_L2A"
 DEAD_TILES = "http://127.0.0.1:9/"  # the discard port: nothing listens there
 LOADED = """ids => ids.every(id => {
@@ -72,8 +70,7 @@ def service(tmp_path_factory: pytest.TempPathFactory, scenes_catalog: Path) -> I
 
 @pytest.fixture
 def chromium() -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: run scripts/browser.sh")
+    require_chromium()
 
 
 def _hectares(text: str) -> float:

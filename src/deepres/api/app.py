@@ -10,6 +10,7 @@ from deepres.api import (
     routes_catalog,
     routes_console,
     routes_dates,
+    routes_docs,
     routes_jobs,
     routes_misc,
     routes_models,
@@ -35,6 +36,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             "On-demand super-resolution of Sentinel-2 L2A imagery over an area of interest. "
             "Wire-compatible with the Deep Resolution API; errors use one envelope."
         ),
+        docs_url=None,  # served by routes_docs from vendored files, so it works offline
+        redoc_url=None,
     )
     app.state.runtime = runtime
     settings = runtime.settings
@@ -54,6 +57,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(routes_stac.router)
     app.include_router(routes_quicklooks.router)
     app.include_router(routes_console.router)
+    app.include_router(routes_docs.router)
     models = describe_models(runtime.settings.models_dir)
     openapi.install(app, [m.name for m in models])
     return app

@@ -41,13 +41,6 @@ def token(request: Request, payload: TokenRequest) -> dict[str, Any]:
     return {"id_token": jwt, "access_token": jwt, "token_type": "bearer", "expires_in": lifetime}
 
 
-@router.api_route(
-    "/files/{key:path}",
-    methods=["GET", "HEAD"],
-    responses={200: {"content": {"image/tiff": {}}}, **errors_for(400, 404)},
-    response_class=FileResponse,
-    summary="Download a result through a signed, expiring link",
-)
 def download(
     request: Request,
     key: str,
@@ -63,6 +56,18 @@ def download(
     if path is None or not path.is_file():
         raise NotFound("This file no longer exists.")
     return FileResponse(path, media_type="image/tiff", filename=path.name)
+
+
+for _method in ("GET", "HEAD"):  # HEAD: what a download manager asks first
+    router.add_api_route(
+        "/files/{key:path}",
+        download,
+        methods=[_method],
+        name=f"download_{_method.lower()}",
+        responses={200: {"content": {"image/tiff": {}}}, **errors_for(400, 404)},
+        response_class=FileResponse,
+        summary="Download a result through a signed, expiring link",
+    )
 
 
 @router.get(

@@ -25,6 +25,18 @@ SPEC_BBOX: dict[str, Any] = {
 }
 CALLBACK = "https://webhook.site/e6249d0a-ed68-4b71-9d09-dc694acb34e4"
 TOKEN = "dr_your-client-token"
+#: The spec's example search: its area, a cloud limit and its three months.
+SEARCH_EXAMPLE: dict[str, Any] = {
+    "client_token": TOKEN,
+    "bbox": SPEC_BBOX,
+    "cloud_cover": 70,
+    "start_date": "2023-10-01T00:00:00",
+    "end_date": "2024-01-01T00:00:00",
+}
+
+
+def _examples(*bodies: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(extra="allow", json_schema_extra={"examples": list(bodies)})
 
 
 class _Described(BaseModel):
@@ -57,20 +69,7 @@ class AreaRequest(_Described):
 
 
 class AvailableDatesRequest(AreaRequest):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "client_token": TOKEN,
-                    "bbox": SPEC_BBOX,
-                    "cloud_cover": 70,
-                    "start_date": "2023-10-01T00:00:00",
-                    "end_date": "2024-01-01T00:00:00",
-                    "callback_url": CALLBACK,
-                }
-            ]
-        }
-    )
+    model_config = _examples(SEARCH_EXAMPLE | {"callback_url": CALLBACK})
 
     callback_url: str = Field(
         max_length=rules.MAX_CALLBACK_CHARS, description="where the dates are POSTed"
@@ -78,45 +77,29 @@ class AvailableDatesRequest(AreaRequest):
 
 
 class InitiateRequest(AreaRequest):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "client_token": TOKEN,
-                    "bbox": SPEC_BBOX,
-                    "cloud_cover": 70,
-                    "start_date": "2023-10-01T00:00:00",
-                    "end_date": "2024-01-01T00:00:00",
-                }
-            ]
-        }
-    )
+    model_config = _examples(SEARCH_EXAMPLE)
 
     callback_url: str | None = Field(None, max_length=rules.MAX_CALLBACK_CHARS)
 
 
 class JobRequestBody(AreaRequest):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "client_token": TOKEN,
-                    "bbox": SPEC_BBOX,
-                    "cloud_cover": 70,
-                    "interval": 5,
-                    "end_date": "2024-01-01T00:00:00",
-                    "callback_url": CALLBACK,
-                },
-                {
-                    "client_token": TOKEN,
-                    "bbox": SPEC_BBOX,
-                    "cloud_cover": 20,
-                    "dates": ["2023-10-01T00:00:00"],
-                    "model": "deepres-s2sr",
-                    "scale": 4,
-                },
-            ]
-        }
+    model_config = _examples(
+        {
+            "client_token": TOKEN,
+            "bbox": SPEC_BBOX,
+            "cloud_cover": 70,
+            "interval": 5,
+            "end_date": "2024-01-01T00:00:00",
+            "callback_url": CALLBACK,
+        },
+        {
+            "client_token": TOKEN,
+            "bbox": SPEC_BBOX,
+            "cloud_cover": 20,
+            "dates": ["2023-10-01T00:00:00"],
+            "model": "deepres-s2sr",
+            "scale": 4,
+        },
     )
 
     callback_url: str | None = Field(
@@ -135,15 +118,13 @@ class JobRequestBody(AreaRequest):
 
 
 class PipelineRef(_Described):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"pipelineId": "3g4PovfhGxmymQolpgvv"}]}
-    )
+    model_config = _examples({"pipelineId": "3g4PovfhGxmymQolpgvv"})
 
     pipelineId: str = Field(description="from .../initiate, or a job id")  # the mechanics name
 
 
 class TokenRequest(_Described):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"client_token": TOKEN}]})
+    model_config = _examples({"client_token": TOKEN})
 
     client_token: str
 

@@ -78,19 +78,9 @@ class DateSearch:
     skipped: list[SkippedScene]
 
 
-def find_available_dates(
-    catalog: Catalog,
-    aoi_geometry: BaseGeometry,
-    start: TimeBound,
-    end: TimeBound,
-    max_cloud_cover: float,
-    *,
-    max_workers: int = 8,
-) -> list[AvailableDate]:
-    """The `available` part of `search_dates` (see there)."""
-    return search_dates(
-        catalog, aoi_geometry, start, end, max_cloud_cover, max_workers=max_workers
-    ).available
+def find_available_dates(*args: Any, **kwargs: Any) -> list[AvailableDate]:
+    """The `available` part of `search_dates`, with the same arguments."""
+    return search_dates(*args, **kwargs).available
 
 
 def search_dates(

@@ -70,3 +70,20 @@ def test_models_lists_the_baseline_and_the_default() -> None:
     assert result.exit_code == 0
     names = [json.loads(line)["name"] for line in result.output.splitlines()]
     assert names[:2] == ["bicubic", DEFAULT_MODEL]
+
+
+@pytest.mark.realdata
+def test_evaluate_native_scores_what_a_user_sees_per_band(shared_data: Path) -> None:
+    scene = shared_data / "native" / "bigearthnet_S2A_MSIL2A_20170613T101031_87_48"
+    result = runner.invoke(
+        sr_app, ["evaluate", str(scene), "--native", "--scale", "2", "--threads", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["mode"] == "native" and list(report["bands"]) == list(BANDS)
+    for band in report["bands"].values():
+        for who in ("model", "bicubic"):
+            assert set(band[who]) == {"grid_dn", "low_frac", "hf_ratio"}
+        assert set(band["targets_met"]) == {"grid_dn", "low_frac", "hf_ratio"}
+    # bicubic adds almost nothing above the input's Nyquist: the scale of the figure
+    assert all(b["bicubic"]["hf_ratio"] < 0.3 for b in report["bands"].values())

@@ -148,9 +148,12 @@ def evaluate(
     try:
         sr = get_model(model, registry_dir=_registry(registry), threads=threads)
         bands = read_scene_dir(scene_dir, offset_dn=offset_dn)
+        report: dict[str, Any]
         if native:
-            report = native_report({"model": sr, "bicubic": Bicubic()}, bands.b10, bands.b20, scale)
-            report = {"model": sr.name, "mode": "native", "bands": report}
+            per_band = native_report(
+                {"model": sr, "bicubic": Bicubic()}, bands.b10, bands.b20, scale
+            )
+            report = {"model": sr.name, "mode": "native", "bands": per_band}
         else:
             report = run_evaluation(sr, bands.b10, bands.b20, scale)
     except DeepresError as exc:

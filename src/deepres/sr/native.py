@@ -79,8 +79,8 @@ def hf_ratio(out: FloatArray, inp: FloatArray, cell: int) -> float:
     """Energy of `out` above the Nyquist of `inp` over the input's power-law prediction there."""
     if cell <= 1:
         return 1.0
-    f_in, p_in = radial_spectrum(inp)
-    f_in = f_in / cell  # in cycles per output pixel
+    f_px, p_in = radial_spectrum(inp)
+    f_in = f_px / cell  # in cycles per output pixel
     nyq_in = 0.5 / cell
     lo, hi = FIT_RANGE[0] * nyq_in, FIT_RANGE[1] * nyq_in
     fit = (f_in >= lo) & (f_in <= hi) & (p_in > 0)

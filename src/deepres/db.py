@@ -29,6 +29,9 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
+SQLITE_POOL = 40
+
+
 def private_sqlite_file(url: str) -> None:
     """Create the file of a `sqlite:///` URL readable by its owner only, if it does not exist.
 
@@ -48,7 +51,14 @@ def make_engine(url: str) -> Engine:
     """An engine tuned for the backend: WAL and a busy timeout on SQLite, pre-ping elsewhere."""
     if url.startswith("sqlite"):
         private_sqlite_file(url)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        # As many connections as the API's thread pool runs requests (anyio: 40): a request
+        # never waits for one, and none is opened per request (each runs three PRAGMAs).
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=SQLITE_POOL,
+            max_overflow=SQLITE_POOL,
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -51,6 +52,9 @@ class Settings(BaseSettings):
     )
     scheduler_tick_seconds: float = 5.0
     worker_concurrency: int = 2
+    api_workers: int = Field(
+        default=0, ge=0, description="API processes `deepres serve` runs (0: one per core, up to 4)"
+    )
     delivery_concurrency: int = Field(
         default=8, ge=1, description="webhook deliveries sent at once, apart from processing"
     )
@@ -95,6 +99,11 @@ class Settings(BaseSettings):
         if ":" in host and not host.startswith("["):
             host = f"[{host}]"
         return f"http://{host}:{self.port}"
+
+    @property
+    def effective_api_workers(self) -> int:
+        """`api_workers`, or one per core (at most 4) when it is 0."""
+        return self.api_workers or max(1, min(4, os.cpu_count() or 1))
 
     @property
     def queue_lease_seconds(self) -> int:

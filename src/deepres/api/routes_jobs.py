@@ -48,7 +48,7 @@ def job_status(
 ) -> Envelope[JobStatusData]:
     runtime = get_runtime(request)
     with runtime.db.session() as s:
-        job = service.require_owned(s, principal, job_id)
+        job = service.require_owned(s, principal, job_id, light=True)
         return envelope.ok(service.status(runtime, s, job))
 
 

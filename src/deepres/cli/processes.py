@@ -11,10 +11,12 @@ from __future__ import annotations
 import ctypes
 import logging
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +38,13 @@ class Children:
         self.env = dict(env)
         self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
 
-    def start(self, *args: str) -> subprocess.Popen[bytes]:
-        """Start `deepres ARGS...`; it dies when this process dies."""
+    def start(self, *args: str, pass_fds: tuple[int, ...] = ()) -> subprocess.Popen[bytes]:
+        """Start `deepres ARGS...` (inheriting `pass_fds`); it dies when this process dies."""
         proc = subprocess.Popen(
             [sys.executable, "-m", "deepres", *args],
             env=self.env,
-            preexec_fn=_die_with_parent,
+            pass_fds=pass_fds,
+            preexec_fn=_die_with_parent,  # serve starts its children before any thread runs
         )
         self.procs.append((" ".join(args), proc))
         return proc
@@ -69,17 +72,34 @@ class Children:
 
 
 class StopOnSignal:
-    """SIGTERM and SIGINT become a request to stop (`requested`), never an abrupt exit.
-
-    uvicorn restores the handlers it found and re-raises the signal it caught after its own
-    graceful shutdown; with these handlers in place that re-raise lands here, so the caller's
-    `finally` always runs and the children are stopped.
-    """
+    """SIGTERM and SIGINT become a request to stop (`requested`), never an abrupt exit, so the
+    caller's `finally` always runs and the children are stopped."""
 
     def __init__(self) -> None:
         self.requested: int | None = None
+        self._event = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._handle)
 
     def _handle(self, sig: int, _frame: object) -> None:
         self.requested = sig
+        self._event.set()
+
+    def wait(self, failed: Callable[[], str | None], poll_s: float = 0.5) -> None:
+        """Return on a stop signal, or when `failed()` names a child that has exited."""
+        while not self._event.wait(poll_s):
+            gone = failed()
+            if gone is not None:
+                log.error("%s stopped on its own: stopping everything", gone)
+                return
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound, listening TCP socket the API children share (the kernel spreads the accepts)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock

@@ -63,7 +63,7 @@ def _settings(host: str | None = None, port: int | None = None) -> Settings:
     return Settings(**overrides)  # type: ignore[arg-type]
 
 
-def _server(settings: Settings) -> Any:
+def _server(settings: Settings, fd: int | None = None) -> Any:
     import uvicorn
 
     from deepres.api.app import create_app
@@ -72,6 +72,7 @@ def _server(settings: Settings) -> Any:
         create_app(settings),
         host=settings.host,
         port=settings.port,
+        fd=fd,
         log_level="info",
         proxy_headers=False,
     )
@@ -79,13 +80,20 @@ def _server(settings: Settings) -> Any:
 
 
 @app.command()
-def api(host: HostOpt = None, port: PortOpt = None) -> None:
+def api(
+    host: HostOpt = None,
+    port: PortOpt = None,
+    fd: Annotated[
+        int | None, typer.Option(hidden=True, help="serve on this inherited listening socket")
+    ] = None,
+) -> None:
     """Run the HTTP API."""
     _logging()
     settings = _settings(host, port)
-    _warn_if_catalog_unreachable(settings)
-    logging.getLogger("deepres").info("links point at %s", settings.effective_public_url)
-    _server(settings).run()
+    if fd is None:
+        _warn_if_catalog_unreachable(settings)
+        logging.getLogger("deepres").info("links point at %s", settings.effective_public_url)
+    _server(settings, fd).run()
 
 
 def _warn_if_catalog_unreachable(settings: Settings) -> None:
@@ -160,11 +168,12 @@ def scheduler() -> None:
 def serve(host: HostOpt = None, port: PortOpt = None) -> None:
     """Run API, workers and scheduler together on the embedded default (one machine).
 
-    Processing and webhook delivery run in separate workers, so a slow receiver never takes a
-    processing slot. SIGTERM or Ctrl-C stops everything: the API at once, the workers after
-    handing unfinished dates back, and nothing is left running.
+    The API runs in DEEPRES_API_WORKERS processes on one listening socket (one per core by
+    default). Processing and webhook delivery run in separate workers, so a slow receiver never
+    takes a processing slot. SIGTERM or Ctrl-C stops everything: the API at once, the workers
+    after handing unfinished dates back, and nothing is left running.
     """
-    from deepres.cli.processes import Children, StopOnSignal
+    from deepres.cli.processes import Children, StopOnSignal, listening_socket
     from deepres.jobs.dispatch import QUEUE_CATALOG, QUEUE_DELIVERY, QUEUE_SR
     from deepres.jobs.migrate import upgrade
 
@@ -179,20 +188,31 @@ def serve(host: HostOpt = None, port: PortOpt = None) -> None:
         "DEEPRES_HOST": settings.host,
         "DEEPRES_PORT": str(settings.port),
     }
+    listener = listening_socket(settings.host, settings.port)
     children = Children(env)
-    children.start("worker", "--queues", f"{QUEUE_CATALOG},{QUEUE_SR}")
-    children.start(
-        "worker", "--queues", QUEUE_DELIVERY, "--concurrency", str(settings.delivery_concurrency)
-    )
-    children.start("scheduler")
-    log = logging.getLogger("deepres")
-    log.info("links point at %s", settings.effective_public_url)
-    server = _server(settings)
     try:
-        if stop.requested is None:
-            server.run()
+        for _ in range(settings.effective_api_workers):
+            children.start("api", "--fd", str(listener.fileno()), pass_fds=(listener.fileno(),))
+        children.start("worker", "--queues", f"{QUEUE_CATALOG},{QUEUE_SR}")
+        children.start(
+            "worker",
+            "--queues",
+            QUEUE_DELIVERY,
+            "--concurrency",
+            str(settings.delivery_concurrency),
+        )
+        children.start("scheduler")
+        log = logging.getLogger("deepres")
+        log.info(
+            "deepres on http://%s:%d (%d API processes); links point at %s",
+            settings.host,
+            settings.port,
+            settings.effective_api_workers,
+            settings.effective_public_url,
+        )
+        stop.wait(lambda: children.watch())
     finally:
-        log.info("stopping workers and scheduler")
+        listener.close()
         children.stop(settings.shutdown_grace_seconds)
 
 

@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from deepres.aoi import check_area
 from deepres.auth.clients import Principal
@@ -137,9 +137,17 @@ def _check_allocation(s: Session, principal: Principal, hectares: float) -> None
         )
 
 
-def require_owned(s: Session, principal: Principal, job_id: str) -> Job:
-    """The caller's job; another client's job is as absent as one that never existed."""
-    job = s.get(Job, job_id)
+#: The big JSON columns a status answer never reads (an AOI may hold 10,000 vertices).
+_HEAVY_JOB = (defer(Job.aoi), defer(Job.request))
+_HEAVY_DATE = (defer(JobDate.scene), defer(JobDate.product))
+
+
+def require_owned(s: Session, principal: Principal, job_id: str, *, light: bool = False) -> Job:
+    """The caller's job; another client's job is as absent as one that never existed.
+
+    `light` leaves the AOI and the stored request unread (loaded only if touched).
+    """
+    job = s.get(Job, job_id, options=_HEAVY_JOB if light else ())
     if job is None or job.client_id != principal.client_id:
         raise NotFound(f"No job {job_id!r} for this client.")
     return job
@@ -172,7 +180,10 @@ def public_status(job: Job, active: bool) -> str | None:
 def status(runtime: Runtime, s: Session, job: Job) -> JobStatusData:
     """The `data` of `GET /deep-resolution/status/{job_id}`."""
     rows = s.scalars(
-        select(JobDate).where(JobDate.job_id == job.id).order_by(JobDate.date, JobDate.mgrs)
+        select(JobDate)
+        .options(*_HEAVY_DATE)
+        .where(JobDate.job_id == job.id)
+        .order_by(JobDate.date, JobDate.mgrs)
     ).all()
     # Judged from the rows just read, so the answer never contradicts itself (a second query
     # could see a date finish that the first still showed in progress).

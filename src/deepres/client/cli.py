@@ -98,8 +98,15 @@ def dates(
     table = Table("date", "mgrs", "cloud cover %", "data source")
     for entry in found.available_dates:
         cover = "" if entry.cloud_cover is None else f"{entry.cloud_cover:.1f}"
+        if not entry.cloud_cover_known:
+            cover = "unknown (no SCL)"
         table.add_row(entry.date.isoformat(), entry.mgrs or "", cover, entry.data_source or "")
     out.print(table)
+    for skipped in found.skipped:
+        err.print(
+            f"not offered: {skipped.date.isoformat()} {skipped.mgrs or ''} "
+            f"{skipped.data_source or ''}: {skipped.reason}"
+        )
     area = f"{found.area_hectares:,.2f} ha" if found.area_hectares is not None else "unknown"
     count = len(found.available_dates)
     typer.echo(

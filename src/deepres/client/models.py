@@ -29,12 +29,27 @@ class _Answer(BaseModel):
 
 
 class AvailableDate(_Answer):
-    """One usable acquisition: its day, MGRS tile, cloud cover over the AOI (%) and item id."""
+    """One usable acquisition: its day, MGRS tile, cloud cover over the AOI (%) and item id.
+
+    `cloud_cover_known` is False for a scene without a cloud mask (counted as 100 %).
+    """
 
     date: dt.date
     mgrs: str | None = None
     cloud_cover: float | None = None
     data_source: str | None = None
+    cloud_cover_known: bool = True
+
+    _parse_date = field_validator("date", mode="before")(_day)
+
+
+class SkippedScene(_Answer):
+    """A scene the search saw over the AOI but did not offer, and why."""
+
+    date: dt.date
+    mgrs: str | None = None
+    data_source: str | None = None
+    reason: str = ""
 
     _parse_date = field_validator("date", mode="before")(_day)
 
@@ -59,6 +74,7 @@ class DatesResult(_Answer):
     pipeline_id: str | None = None
     area_hectares: float | None = None
     available_dates: list[AvailableDate] = []
+    skipped: list[SkippedScene] = []
 
 
 class DateEntry(_Answer):

@@ -174,11 +174,32 @@ def test_date_without_a_scene_fails_with_a_reason_and_an_error_webhook(
     data = service.wait_status(job_id, token, _done)
     (entry,) = data["dates"]
     assert entry["status"] == "FAILED" and "no Sentinel-2" in entry["reason"]
+    assert "mgrs" not in entry and "link" not in entry  # no empty or null keys for what is not
     (hook,) = receiver.wait_for(1, "/fail")
     assert is_valid_signature(hook.headers["X-Digifarm-Signature"], hook.json, token)
     inner = hook.json["data"]["data"]
     assert hook.json["statusCode"] == 400
     assert inner["job_id"] == job_id and inner["error"].startswith("Bad Request")
+    assert "mgrs" not in inner  # no scene, so no tile: absent rather than ""
+    # The job has finished: cancelling it is a conflict, and it stays as it was.
+    cancel = httpx.post(
+        f"{service.url}/deep-resolution/cancel/{job_id}", json={"client_token": token}
+    )
+    assert cancel.status_code == 409 and "finished" in cancel.json()["data"]["message"]
+    again = service.wait_status(job_id, token, _done)
+    assert "status" not in again and again["dates"][0]["status"] == "FAILED"
+
+
+def test_cancel_answers_the_specs_body_without_null_keys(service: Service) -> None:
+    token = service.create_client("canceller")
+    future = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    r = _job(service, token, bbox=_bbox(CLEAR), cloud_cover=20, end_date=future)
+    job_id = r.json()["data"]["job_id"]
+    answer = httpx.get(
+        f"{service.url}/deep-resolution/cancel/{job_id}", headers={"client_token": token}
+    ).json()
+    assert answer["data"] == {"job_id": job_id, "status": "CANCELLED"}
+    assert set(answer) == {"statusCode", "data", "version", "timestamp"}
 
 
 def test_jobs_list_pages_with_a_cursor(service: Service) -> None:

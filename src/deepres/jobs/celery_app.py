@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from celery import Celery
 from celery.signals import worker_shutting_down
 
 from deepres.db import private_sqlite_file
-from deepres.jobs.dispatch import ALL_QUEUES, ROUTES
-from deepres.jobs.lifecycle import STOPPING
-from deepres.jobs.runtime import Runtime
+from deepres.jobs.dispatch import ALL_QUEUES, ROUTES, STOPPING
 from deepres.settings import Settings
 
 SQLA_POLLING_INTERVAL_S = 0.1
@@ -56,19 +53,6 @@ def create_celery(settings: Settings) -> Celery:
     )
     app.conf.deepres_settings = settings
     return app
-
-
-_RUNTIMES: dict[tuple[int, int], Runtime] = {}
-
-
-def runtime_for(app: Celery) -> Runtime:
-    """The Runtime of `app`'s settings in this process (one per app and process)."""
-    key = (id(app), os.getpid())
-    runtime = _RUNTIMES.get(key)
-    if runtime is None:
-        settings = app.conf.get("deepres_settings") or Settings()
-        runtime = _RUNTIMES[key] = Runtime(settings, dispatcher=CeleryDispatcher(app))
-    return runtime
 
 
 @worker_shutting_down.connect

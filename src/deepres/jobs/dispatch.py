@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Protocol
 
 #: Queues by kind of work, so GPU machines can run `deepres worker --queues sr`.
@@ -14,6 +15,10 @@ TASK_SEARCH_DATES = "deepres.search_dates"
 TASK_PLAN_JOB = "deepres.plan_job"
 TASK_PROCESS_DATE = "deepres.process_date"
 TASK_DELIVER = "deepres.deliver"
+
+#: Set once this worker process has been asked to stop (Celery's warm shutdown): work in
+#: progress then hands its date back between two tiles (see `lifecycle`).
+STOPPING = threading.Event()
 
 ROUTES = {
     TASK_SEARCH_DATES: QUEUE_CATALOG,

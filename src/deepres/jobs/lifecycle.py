@@ -22,9 +22,6 @@ from deepres.jobs.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-#: Set once this process has been asked to stop; checked between tiles.
-STOPPING = threading.Event()
-
 
 class Heartbeat:
     """Renews a date's lease every quarter lease while the `with` block runs."""

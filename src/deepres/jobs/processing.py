@@ -18,8 +18,8 @@ from deepres.catalog.scene import Scene
 from deepres.db import utcnow
 from deepres.errors import DeepresError, Stopped
 from deepres.jobs import announcements, outbox
-from deepres.jobs.dispatch import TASK_PROCESS_DATE
-from deepres.jobs.lifecycle import STOPPING, Heartbeat
+from deepres.jobs.dispatch import STOPPING, TASK_PROCESS_DATE
+from deepres.jobs.lifecycle import Heartbeat
 from deepres.jobs.models import DateState, Job, JobDate, JobState
 from deepres.jobs.runtime import Runtime
 from deepres.raster import process_scene

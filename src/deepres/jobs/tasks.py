@@ -7,19 +7,28 @@ database connection crosses processes.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from celery import Task, shared_task
 
 from deepres.jobs.dispatch import TASK_DELIVER, TASK_PLAN_JOB, TASK_PROCESS_DATE, TASK_SEARCH_DATES
 from deepres.jobs.runtime import Runtime
+from deepres.settings import Settings
+
+_RUNTIMES: dict[tuple[int, int], Runtime] = {}
 
 
 def runtime_of(task: Task[Any, Any]) -> Runtime:
-    """The Runtime of the app `task` runs in (see `celery_app.runtime_for`)."""
-    from deepres.jobs.celery_app import runtime_for
+    """The Runtime of the settings `task`'s app was made with, one per app and process."""
+    from deepres.jobs.celery_app import CeleryDispatcher
 
-    return runtime_for(task.app)
+    key = (id(task.app), os.getpid())
+    runtime = _RUNTIMES.get(key)
+    if runtime is None:
+        settings = task.app.conf.get("deepres_settings") or Settings()
+        runtime = _RUNTIMES[key] = Runtime(settings, dispatcher=CeleryDispatcher(task.app))
+    return runtime
 
 
 @shared_task(name=TASK_SEARCH_DATES, bind=True)

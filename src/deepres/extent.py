@@ -31,7 +31,7 @@ from pyproj import Geod, Transformer
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from deepres.aoi import Areal, geodesic_hectares, split_by_utm_zone, to_crs
+from deepres.geodesy import Areal, geodesic_hectares, split_by_utm_zone, to_crs
 
 # Half-plane sides are densified every this many metres so their WGS84 form follows the line.
 DENSIFY_M = 500.0

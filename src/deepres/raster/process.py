@@ -24,10 +24,10 @@ from rasterio.features import geometry_mask
 from rasterio.windows import Window
 from shapely.geometry.base import BaseGeometry
 
-from deepres.aoi import to_crs
 from deepres.bands import OUTPUT_BANDS, REFLECTANCE_SCALE
 from deepres.catalog.scene import Scene
 from deepres.errors import InvalidInput, SceneReadError
+from deepres.geodesy import to_crs
 from deepres.raster.cog import write_cog
 from deepres.raster.reader import BandWindow, SceneGrid, SceneReader
 from deepres.raster.tiling import (

@@ -27,10 +27,10 @@ from rasterio.transform import from_bounds
 from rasterio.vrt import WarpedVRT
 from shapely.geometry.base import BaseGeometry
 
-from deepres.aoi import to_crs
 from deepres.bands import OUTPUT_BANDS
 from deepres.catalog.scene import Scene
 from deepres.errors import InvalidInput, SceneReadError
+from deepres.geodesy import to_crs
 
 FloatArray = npt.NDArray[np.float32]
 BoolArray = npt.NDArray[np.bool_]

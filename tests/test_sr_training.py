@@ -19,8 +19,8 @@ from deepres.sr.card import ModelCard
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
-from deepres.sr.export import export_checkpoint  # noqa: E402  (needs torch)
 from deepres.sr.network import set_correction_steps  # noqa: E402
+from deepres.sr.release import release  # noqa: E402  (needs torch)
 from deepres.sr.training import TorchSR, TrainConfig, load_checkpoint, train  # noqa: E402
 
 PATCH = "bigearthnet_S2A_MSIL2A_20170617T113321_36_85"
@@ -45,7 +45,7 @@ def exported(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     summary = train(config)
     assert summary["steps"] == 3
     assert (out / "best.pt").is_file()
-    export_checkpoint(
+    release(
         out / "best.pt",
         out / "tiny-test.onnx",
         name="tiny-test",
@@ -63,7 +63,7 @@ def test_training_exports_a_model_that_matches_torch(exported: Path, shared_data
     assert card.scales == [1, 2, 4]
     assert card.parameter_count > 0
     assert set(card.validation_metrics["mean_over_blocks"]) == {"fusion", "x2", "x4"}
-    net, mean, std, _ = load_checkpoint(exported.parent / "best.pt")
+    net, _ = load_checkpoint(exported.parent / "best.pt")
     set_correction_steps(net, card.degradation["correction_steps"])
     from deepres.sr.onnx_model import OnnxSRModel
 
@@ -73,7 +73,7 @@ def test_training_exports_a_model_that_matches_torch(exported: Path, shared_data
     b20 = np.stack([z[b] for b in ("B05", "B06", "B07", "B8A", "B11", "B12")])[:, :32, :32]
     for scale in (1, 2, 4):
         ours = onnx_model.upscale(b10, b20, scale)
-        ref = TorchSR(net, mean, std).upscale(b10, b20, scale)
+        ref = TorchSR(net).upscale(b10, b20, scale)
         assert ours.shape == (10, 64 * scale, 64 * scale)
         assert np.abs(ours - ref).max() < 0.05  # DN; float32 rounding only
 

@@ -205,24 +205,36 @@ def compare(
     )
 
 
+NativeOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--native",
+        help="Folder of native scene folders to train on too (../shared/data/native); the "
+        "unseen and share-alike ones are left out, and all are reported on.",
+    ),
+]
+
+
 @sr_app.command()
 def train(
     data_dir: Annotated[Path, typer.Option("--data", help="Folder of sr-train .npz stacks.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Checkpoints and the exported model.")],
+    native: NativeOpt = None,
     name: Annotated[str, typer.Option(help="Name of the exported model.")] = "deepres-s2sr",
-    version: Annotated[str, typer.Option(help="Version written into the model card.")] = "1",
-    steps: Annotated[int, typer.Option(help="Optimiser steps.")] = 8000,
+    version: Annotated[str, typer.Option(help="Version written into the model card.")] = "2",
+    steps: Annotated[int, typer.Option(help="Optimiser steps.")] = 16000,
     minutes: Annotated[float | None, typer.Option(help="Stop after this wall time.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for crops, augmentation and weights.")] = 0,
     threads: Annotated[int, typer.Option(help="Torch threads.")] = 1,
-    val_every: Annotated[int, typer.Option(help="Validate every N steps.")] = 500,
+    val_every: Annotated[int, typer.Option(help="Validate every N steps.")] = 2000,
     check_scene: Annotated[
         list[Path] | None, typer.Option(help="Unseen scene folder to report on (repeatable).")
     ] = None,
 ) -> None:
-    """Train deepres-s2sr with Wald's protocol, export ONNX + model card into OUT."""
+    """Train deepres-s2sr (Wald's protocol and a native-input prior), export ONNX + card."""
     try:
-        from deepres.sr.export import export_checkpoint
+        from deepres.sr.dataset import UNSEEN_SCENES, scene_folders
+        from deepres.sr.release import release
         from deepres.sr.training import TrainConfig
         from deepres.sr.training import train as run_training
     except ImportError as exc:
@@ -236,6 +248,7 @@ def train(
     config = TrainConfig(
         data_dir,
         out_dir,
+        native_dir=native,
         steps=steps,
         max_minutes=minutes,
         seed=seed,
@@ -243,14 +256,17 @@ def train(
         val_every=val_every,
     )
     run_training(config)
-    card = export_checkpoint(
+    every_native = scene_folders(native) if native else []
+    unseen = [p for p in every_native if p.name in UNSEEN_SCENES or "majortom" in p.name.lower()]
+    card = release(
         out_dir / "best.pt",
         out_dir / f"{name}.onnx",
         name=name,
         version=version,
         data_dir=data_dir,
         threads=threads,
-        check_scenes=tuple(check_scene or ()),
+        check_scenes=(*unseen, *(check_scene or ())),
+        native_scenes=(*every_native, *(check_scene or ())),
     )
     typer.echo(
         json.dumps(

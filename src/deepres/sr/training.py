@@ -1,12 +1,24 @@
-"""Self-supervised training of `S2SR` on the sr-train band stacks with Wald's protocol.
+"""Self-supervised training of `S2SR` with Wald's protocol, on sr-train and native scenes.
 
-Needs the `train` extra (torch). Each step draws random 64 x 64 (10 m) crops from the training
-blocks (`dataset.split`), flips / rotates them, degrades them on the fly (MTF Gaussian +
-decimation, x2 and x4) and asks the network to recover the originals:
-fusion (20 m bands from x2-degraded inputs, and from x4-degraded inputs against their x2
-versions), spatial x2 and x4 (10 m bands directly, 20 m bands after degrading the answer x2).
-Loss: L1 in the normalised space. Seeds are fixed; one thread by default, so a run is
-reproducible from one command.
+Needs the `train` extra (torch). Each step draws random crops from the training blocks
+(`dataset.load_split`), flips / rotates them, degrades them on the fly and asks the network to
+recover the originals. The degradation's MTF at Nyquist is drawn per step from `mtf_range`
+(by default Wald's fixed 0.25; a range makes a blind model that loses Wald fidelity, measured).
+Real input is sharper than such a degraded copy, and a network trained on copies alone
+over-sharpens it, draws patterns on the output grid and adds noise: the native-input prior
+(`prior.py`) holds it to natural spectra and no grid on real crops. Losses, all L1 on
+normalised DN unless said:
+
+* fusion: the 20 m bands from x2-degraded inputs (and from x4 against their x2 versions);
+* spatial x2 / x4, at the 10 m level: the 10 m bands against their truth, the 20 m bands after
+  degrading the answer x2 back to 20 m;
+* spatial x2 / x4, at the 20 m level: every band degraded to 20 m x f and asked back at 20 m,
+  so the 20 m bands' outputs are held to real pixels at full bandwidth, not only through a
+  blur that hides any pattern on the output grid;
+* the native prior at x2 and x4 (no truth): grid pattern and high-frequency energy, ramped
+  in after `prior_start` of the run.
+
+Seeds are fixed; one thread by default, so a run is reproducible from one command.
 """
 
 from __future__ import annotations
@@ -24,11 +36,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from deepres.catalog.scene import OUTPUT_BANDS
+from deepres.bands import OUTPUT_BANDS
 from deepres.sr.base import FloatArray
 from deepres.sr.dataset import BandStack, load_split
 from deepres.sr.evaluate import validation_report
-from deepres.sr.network import S2SR, Degrade
+from deepres.sr.network import S2SR, degrade_t, to_log
+from deepres.sr.prior import native_prior
 
 log = logging.getLogger(__name__)
 
@@ -39,71 +52,84 @@ class TrainConfig:
 
     data_dir: Path
     out_dir: Path
-    steps: int = 8000
+    native_dir: Path | None = None
+    steps: int = 16000
     batch: int = 16
     crop: int = 64
+    crop_20m_level: int = 96
     lr: float = 2e-3
     width: int = 32
     depth: int = 5
-    fusion_width: int = 48
-    fusion_depth: int = 6
+    fusion_width: int = 64
+    fusion_depth: int = 7
     iterations: int = 1
+    consistency_mtf: float = 0.25
+    mtf_range: tuple[float, float] = (0.25, 0.25)
+    level20_weight: float = 1.0
+    prior_crop: int = 64
+    prior_batch: int = 4
+    prior_grid_weight: float = 300.0
+    prior_hf_weight: float = 0.2
+    prior_start: float = 0.2  # share of the steps before the prior starts (then ramps up)
+    prior_every: int = 2
     seed: int = 0
     threads: int = 1
-    val_every: int = 500
+    val_every: int = 2000
     max_minutes: float | None = None
     files: list[str] = field(default_factory=list)  # stems to keep; empty keeps all
 
 
 class TorchSR:
-    """An `SRModel` view of a torch `S2SR`, for validation during training."""
+    """An `SRModel` view of a torch `S2SR` (DN in, DN out), for validation during training."""
 
-    def __init__(self, net: S2SR, mean: FloatArray, std: FloatArray, name: str = "s2sr") -> None:
+    def __init__(self, net: S2SR, name: str = "s2sr") -> None:
         self.net, self.name, self.version = net, name, "training"
-        self.mean, self.std = mean[:, None, None], std[:, None, None]
 
     @property
     def scales(self) -> tuple[int, ...]:
         return S2SR.SCALES
 
     def upscale(self, b10: FloatArray, b20: FloatArray, scale: int) -> FloatArray:
-        n10 = torch.from_numpy((b10 - self.mean[:4]) / self.std[:4]).float()[None]
-        n20 = torch.from_numpy((b20 - self.mean[4:]) / self.std[4:]).float()[None]
         self.net.eval()
         with torch.no_grad():
-            out = self.net(n10, n20, scale)[0].numpy()
-        result: FloatArray = (out * self.std + self.mean).astype(np.float32)
-        return result
+            out = self.net(torch.from_numpy(b10)[None], torch.from_numpy(b20)[None], scale)
+        return np.asarray(out[0].numpy(), np.float32)
+
+
+def _band_values(stacks: list[BandStack], i: int) -> np.ndarray:
+    return np.concatenate([(s.b10[i] if i < 4 else s.b20[i - 4]).ravel() for s in stacks]).astype(
+        np.float64
+    )
 
 
 def band_statistics(stacks: list[BandStack]) -> tuple[FloatArray, FloatArray]:
     """Per-band mean and standard deviation (DN, `OUTPUT_BANDS` order) over the training blocks."""
-    mean, std = [], []
-    for i in range(len(OUTPUT_BANDS)):
-        vals = np.concatenate(
-            [(s.b10[i] if i < 4 else s.b20[i - 4]).ravel() for s in stacks]
-        ).astype(np.float64)
-        mean.append(vals.mean())
-        std.append(vals.std())
-    return np.asarray(mean, np.float32), np.asarray(std, np.float32)
+    values = [_band_values(stacks, i) for i in range(len(OUTPUT_BANDS))]
+    return (
+        np.asarray([v.mean() for v in values], np.float32),
+        np.asarray([v.std() for v in values], np.float32),
+    )
+
+
+def log_statistics(stacks: list[BandStack]) -> tuple[FloatArray, FloatArray]:
+    """Per-band mean and standard deviation of log DN (what the network normalises with)."""
+    values = [np.log(np.maximum(_band_values(stacks, i), 1.0)) for i in range(len(OUTPUT_BANDS))]
+    return (
+        np.asarray([v.mean() for v in values], np.float32),
+        np.asarray([max(v.std(), 0.05) for v in values], np.float32),
+    )
 
 
 class CropSampler:
-    """Random augmented crops of the training blocks, normalised, as torch tensors."""
+    """Random augmented crops of the training blocks (DN), as torch tensors."""
 
-    def __init__(
-        self,
-        stacks: list[BandStack],
-        crop: int,
-        mean: FloatArray,
-        std: FloatArray,
-        rng: np.random.Generator,
-    ) -> None:
+    def __init__(self, stacks: list[BandStack], crop: int, rng: np.random.Generator) -> None:
         self.stacks = [s for s in stacks if min(s.b10.shape[1:]) >= crop]
+        if not self.stacks:
+            raise ValueError(f"no training block is {crop} px on its shorter side")
         area = np.array([s.b10.shape[1] * s.b10.shape[2] for s in self.stacks], np.float64)
         self.p = np.sqrt(area) / np.sqrt(area).sum()  # big files count more, small ones still seen
         self.crop, self.rng = crop, rng
-        self.mean, self.std = mean[:, None, None], std[:, None, None]
 
     def batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         b10s, b20s = [], []
@@ -112,9 +138,8 @@ class CropSampler:
             s = self.stacks[i]
             y = int(self.rng.integers(0, (s.b10.shape[1] - c) // 2 + 1)) * 2
             x = int(self.rng.integers(0, (s.b10.shape[2] - c) // 2 + 1)) * 2
-            a = (s.b10[:, y : y + c, x : x + c] - self.mean[:4]) / self.std[:4]
-            b20 = s.b20[:, y // 2 : (y + c) // 2, x // 2 : (x + c) // 2]
-            b = (b20 - self.mean[4:]) / self.std[4:]
+            a = s.b10[:, y : y + c, x : x + c]
+            b = s.b20[:, y // 2 : (y + c) // 2, x // 2 : (x + c) // 2]
             k, flip = int(self.rng.integers(4)), bool(self.rng.integers(2))
             a, b = np.rot90(a, k, axes=(1, 2)), np.rot90(b, k, axes=(1, 2))
             if flip:
@@ -125,30 +150,74 @@ class CropSampler:
 
 
 class WaldLoss(torch.nn.Module):
-    """Sum of the fusion, x2 and x4 L1 losses on one batch of original-resolution crops."""
+    """The fusion, x2 and x4 L1 losses (both levels) on batches of original-resolution crops."""
 
-    def __init__(self) -> None:
+    def __init__(self, mean: FloatArray, std: FloatArray, level20_weight: float = 1.0) -> None:
         super().__init__()
-        self.d2_10, self.d2_20 = Degrade(4, 2), Degrade(6, 2)
-        self.d4_10, self.d4_20 = Degrade(4, 4), Degrade(6, 4)
+        self.register_buffer("mean", torch.from_numpy(mean).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.from_numpy(std).view(1, -1, 1, 1))
+        self.level20_weight = level20_weight
 
-    def forward(self, net: S2SR, b10: torch.Tensor, b20: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _l1(self, pred: torch.Tensor, truth: torch.Tensor, bands: slice) -> torch.Tensor:
+        std: torch.Tensor = self.std[:, bands]  # type: ignore[index]
+        return F.l1_loss(pred / std, truth / std)
+
+    def level10(
+        self, net: S2SR, b10: torch.Tensor, b20: torch.Tensor, mtf: float
+    ) -> dict[str, torch.Tensor]:
+        """Fusion and spatial losses with the 10 m bands' truth at the 10 m grid."""
+        ten, twenty = slice(0, 4), slice(4, 10)
         losses = {}
-        for f, d10, d20 in ((2, self.d2_10, self.d2_20), (4, self.d4_10, self.d4_20)):
-            in10, in20 = d10(b10), d20(b20)
-            fused = net.fusion(in10, in20)
-            target20 = b20 if f == 2 else self.d2_20(b20)
-            losses[f"fusion{f}"] = F.l1_loss(fused[:, 4:], target20) * (1.0 if f == 2 else 0.5)
-            out = net.spatial[str(f)](fused, in10, in20)
-            losses[f"x{f}"] = F.l1_loss(out[:, :4], b10) + 0.5 * F.l1_loss(
-                self.d2_20(out[:, 4:]), b20
+        for f in (2, 4):
+            in10, in20 = degrade_t(b10, f, mtf), degrade_t(b20, f, mtf)
+            l10, l20 = to_log(in10), to_log(in20)
+            fused = net.fusion(l10, l20)
+            target20 = b20 if f == 2 else degrade_t(b20, 2, mtf)
+            weight = 1.0 if f == 2 else 0.5
+            losses[f"fusion{f}"] = self._l1(torch.exp(fused[:, 4:]), target20, twenty) * weight
+            out = torch.exp(net.spatial[str(f)](fused, l10, l20))
+            losses[f"x{f}"] = self._l1(out[:, :4], b10, ten) + 0.5 * self._l1(
+                degrade_t(out[:, 4:], 2, mtf), b20, twenty
             )
+        return losses
+
+    def level20(
+        self, net: S2SR, b10: torch.Tensor, b20: torch.Tensor, mtf: float
+    ) -> dict[str, torch.Tensor]:
+        """Spatial losses one level up: all bands at 20 m x f in, all ten at 20 m against truth."""
+        truth = torch.cat([degrade_t(b10, 2, mtf), b20], dim=1)
+        losses = {}
+        for f in (2, 4):
+            in10, in20 = degrade_t(b10, 2 * f, mtf), degrade_t(b20, f, mtf)
+            fused = to_log(torch.cat([in10, in20], dim=1))
+            ref20 = to_log(degrade_t(b20, 2 * f, mtf))
+            out = torch.exp(net.spatial[str(f)](fused, fused[:, :4], ref20))
+            losses[f"x{f}_20m"] = self._l1(out, truth, slice(0, 10)) * self.level20_weight
+        return losses
+
+    def prior(
+        self, net: S2SR, b10: torch.Tensor, b20: torch.Tensor, grid_w: float, hf_w: float
+    ) -> dict[str, torch.Tensor]:
+        """The native-input prior (`prior.native_prior`) at x2 and x4, weighted."""
+        losses = {}
+        spread = self.std.view(-1)  # type: ignore[operator]
+        for f in (2, 4):
+            out = net(b10, b20, f)
+            grid, spectrum = native_prior(out, b10, b20, f, spread)
+            losses[f"grid{f}"] = grid * grid_w
+            losses[f"hf{f}"] = spectrum * hf_w
         return losses
 
 
 def _lr_at(step: int, steps: int, lr: float) -> float:
     warm = min(1.0, (step + 1) / 100)
     return lr * warm * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * step / steps)))
+
+
+def _ramp(step: int, steps: int, start: float) -> float:
+    """Weight of the native prior: 0 before `start` of the run, rising to 1 by twice that."""
+    begin = start * steps
+    return 0.0 if step < begin else min(1.0, (step - begin) / max(begin, 1.0))
 
 
 def _seed(seed: int) -> np.random.Generator:
@@ -165,17 +234,28 @@ def train(config: TrainConfig) -> dict[str, Any]:
     """
     torch.set_num_threads(config.threads)
     rng = _seed(config.seed)
-    train_blocks, val_blocks = load_split(config.data_dir)
+    train_blocks, val_blocks = load_split(config.data_dir, config.native_dir)
     if config.files:
         keep = set(config.files)
         train_blocks = [b for b in train_blocks if b.name in keep]
         val_blocks = [b for b in val_blocks if b.name in keep]
     mean, std = band_statistics(train_blocks)
-    sampler = CropSampler(train_blocks, config.crop, mean, std, rng)
+    log_mean, log_std = log_statistics(train_blocks)
+    sampler = CropSampler(train_blocks, config.crop, rng)
+    sampler20 = CropSampler(train_blocks, min(config.crop_20m_level, _shortest(train_blocks)), rng)
+    native = CropSampler(train_blocks, min(config.prior_crop, _shortest(train_blocks)), rng)
+    prior_on = config.prior_grid_weight > 0 or config.prior_hf_weight > 0
     net = S2SR(
-        config.width, config.depth, config.iterations, config.fusion_width, config.fusion_depth
+        log_mean.tolist(),
+        log_std.tolist(),
+        config.width,
+        config.depth,
+        config.iterations,
+        config.fusion_width,
+        config.fusion_depth,
+        config.consistency_mtf,
     )
-    loss_fn = WaldLoss()
+    loss_fn = WaldLoss(mean, std, config.level20_weight)
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
     config.out_dir.mkdir(parents=True, exist_ok=True)
     started, best, history = time.monotonic(), -math.inf, []
@@ -184,29 +264,42 @@ def train(config: TrainConfig) -> dict[str, Any]:
         for group in opt.param_groups:
             group["lr"] = _lr_at(step, config.steps, config.lr)
         net.train()
-        losses = loss_fn(net, *sampler.batch(config.batch))
+        mtf = float(rng.uniform(*config.mtf_range))
+        losses = loss_fn.level10(net, *sampler.batch(config.batch), mtf)
+        if config.level20_weight > 0:
+            losses |= loss_fn.level20(net, *sampler20.batch(max(2, config.batch // 2)), mtf)
+        ramp = _ramp(step, config.steps, config.prior_start)
+        if prior_on and ramp > 0 and step % config.prior_every == 0:
+            losses |= loss_fn.prior(
+                net,
+                *native.batch(config.prior_batch),
+                config.prior_grid_weight * ramp,
+                config.prior_hf_weight * ramp,
+            )
         total = sum(losses.values(), torch.zeros(()))
         opt.zero_grad()
-        total.backward()
+        torch.autograd.backward(total)
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         opt.step()
         minutes = (time.monotonic() - started) / 60
         last = step + 1 == config.steps or (
             config.max_minutes is not None and minutes >= config.max_minutes
         )
         if (step + 1) % config.val_every == 0 or last:
-            score = validate(net, mean, std, val_blocks)
+            score = validate(net, val_blocks)
             entry = {
                 "step": step + 1,
                 "minutes": round(minutes, 2),
                 "loss": float(total.detach()),
+                "terms": {k: round(float(v.detach()), 4) for k, v in losses.items()},
                 **score,
             }
             history.append(entry)
             log.info("%s", json.dumps(entry))
             if score["score"] > best:
                 best = score["score"]
-                save_checkpoint(config.out_dir / "best.pt", net, mean, std, config, entry)
-            save_checkpoint(config.out_dir / "last.pt", net, mean, std, config, entry)
+                save_checkpoint(config.out_dir / "best.pt", net, config, entry)
+            save_checkpoint(config.out_dir / "last.pt", net, config, entry)
         if last:
             break
     summary = {"steps": step + 1, "best_score": best, "history": history}
@@ -214,44 +307,39 @@ def train(config: TrainConfig) -> dict[str, Any]:
     return summary
 
 
-def validate(
-    net: S2SR, mean: FloatArray, std: FloatArray, blocks: list[BandStack]
-) -> dict[str, float]:
+def _shortest(blocks: list[BandStack]) -> int:
+    """The longest even crop side that the biggest block allows (multiple of 16)."""
+    return int(max(min(b.b10.shape[1:]) for b in blocks)) // 16 * 16
+
+
+def validate(net: S2SR, blocks: list[BandStack]) -> dict[str, float]:
     """Mean PSNR gains over bicubic on the validation blocks, and their sum as `score`."""
-    report = validation_report(TorchSR(net, mean, std), blocks)["mean_over_blocks"]
+    report = validation_report(TorchSR(net), blocks)["mean_over_blocks"]
     gains = {f"{k}_gain_db": v["gain_db"] for k, v in report.items()}
     return {**gains, "score": float(sum(gains.values()))}
 
 
-def save_checkpoint(
-    path: Path,
-    net: S2SR,
-    mean: FloatArray,
-    std: FloatArray,
-    config: TrainConfig,
-    entry: dict[str, Any],
-) -> None:
-    """Weights, normalisation, config and the validation entry, in one torch file."""
-    cfg = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}
-    torch.save(
-        {
-            "state": net.state_dict(),
-            "mean": mean.tolist(),
-            "std": std.tolist(),
-            "config": cfg,
-            "validation": entry,
-        },
-        path,
-    )
+def save_checkpoint(path: Path, net: S2SR, config: TrainConfig, entry: dict[str, Any]) -> None:
+    """Weights (log normalisation included), config and the validation entry, in one file."""
+    cfg = {
+        k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v
+        for k, v in asdict(config).items()
+    }
+    torch.save({"state": net.state_dict(), "config": cfg, "validation": entry}, path)
 
 
-def load_checkpoint(path: Path) -> tuple[S2SR, FloatArray, FloatArray, dict[str, Any]]:
-    """(network in eval mode, band mean, band std, saved metadata) from `save_checkpoint`."""
+def load_checkpoint(path: Path) -> tuple[S2SR, dict[str, Any]]:
+    """(network in eval mode, saved metadata) from `save_checkpoint`."""
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
     cfg = ckpt["config"]
     net = S2SR(
-        cfg["width"], cfg["depth"], cfg["iterations"], cfg["fusion_width"], cfg["fusion_depth"]
+        width=cfg["width"],
+        depth=cfg["depth"],
+        iterations=cfg["iterations"],
+        fusion_width=cfg["fusion_width"],
+        fusion_depth=cfg["fusion_depth"],
+        consistency_mtf=cfg.get("consistency_mtf", 0.45),
     )
     net.load_state_dict(ckpt["state"])
     net.eval()
-    return net, np.asarray(ckpt["mean"], np.float32), np.asarray(ckpt["std"], np.float32), ckpt
+    return net, ckpt

@@ -19,6 +19,7 @@ from deepres.webhooks.signing import (
     verify_digifarm,
     verify_standard,
 )
+from tests.harness import is_valid_signature
 
 TOKEN = "client-token-Ω-123"
 SPEC_PAYLOAD = {
@@ -32,15 +33,6 @@ SPEC_PAYLOAD = {
         "version": "v1.0",
     },
 }
-
-
-def is_valid_signature(x_digifarm_signature: str, data: dict[str, Any], client_token: str) -> bool:
-    """The spec's verifier, verbatim but for its missing `import json` and `data.dict()`."""
-    payload_str = json.dumps(data, sort_keys=True)
-    expected_signature = hmac.new(
-        client_token.encode(), msg=payload_str.encode(), digestmod=hashlib.sha256
-    ).hexdigest()
-    return hmac.compare_digest(expected_signature, x_digifarm_signature)
 
 
 def raw_body_is_valid(x_digifarm_signature: str, body: bytes, client_token: str) -> bool:

@@ -16,6 +16,7 @@ from deepres.errors import CatalogUnavailable, DeepresError, InvalidInput
 from deepres.jobs import announcements, outbox
 from deepres.jobs.answers import AvailableDate, AvailableDates, PipelineStatus, SkippedScene
 from deepres.jobs.dispatch import TASK_SEARCH_DATES
+from deepres.jobs.lifecycle import claim
 from deepres.jobs.models import Pipeline, PipelineState
 from deepres.jobs.requests import DatesRequest, parse_dates_request
 from deepres.jobs.runtime import Runtime
@@ -76,24 +77,14 @@ def _lease(runtime: Runtime) -> dt.datetime:
 
 
 def _claim(runtime: Runtime, pipeline_id: str) -> Pipeline | None:
-    now = utcnow()
-    with runtime.db.session() as s:
-        res = s.execute(
-            update(Pipeline)
-            .where(
-                Pipeline.id == pipeline_id,
-                (Pipeline.state == PipelineState.NEW)
-                | ((Pipeline.state == PipelineState.PROCESSING) & (Pipeline.lease_until < now)),
-            )
-            .values(
-                state=PipelineState.PROCESSING,
-                lease_until=_lease(runtime),
-                attempts=Pipeline.attempts + 1,
-            )
-        )
-        if res.rowcount != 1:  # type: ignore[attr-defined]
-            return None
-        return s.get(Pipeline, pipeline_id)
+    return claim(
+        runtime,
+        Pipeline,
+        pipeline_id,
+        waiting=PipelineState.NEW,
+        running=PipelineState.PROCESSING,
+        lease_s=runtime.settings.queue_lease_seconds,
+    )
 
 
 def run(runtime: Runtime, pipeline_id: str) -> None:

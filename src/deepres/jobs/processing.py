@@ -8,6 +8,7 @@ import os
 import socket
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from deepres.db import utcnow
 from deepres.errors import DeepresError, Stopped
 from deepres.jobs import announcements, outbox
 from deepres.jobs.dispatch import STOPPING, TASK_PROCESS_DATE
-from deepres.jobs.lifecycle import Heartbeat
+from deepres.jobs.lifecycle import claim, heartbeat
 from deepres.jobs.models import DateState, Job, JobDate, JobState
 from deepres.jobs.runtime import Runtime
 from deepres.raster import process_scene
@@ -36,25 +37,15 @@ def storage_key(job_id: str, mgrs: str, day: dt.date) -> str:
 
 
 def _claim(runtime: Runtime, date_id: int) -> JobDate | None:
-    now = utcnow()
-    with runtime.db.session() as s:
-        res = s.execute(
-            update(JobDate)
-            .where(
-                JobDate.id == date_id,
-                (JobDate.state == DateState.PENDING)
-                | ((JobDate.state == DateState.PROCESSING) & (JobDate.lease_until < now)),
-            )
-            .values(
-                state=DateState.PROCESSING,
-                lease_until=now + dt.timedelta(seconds=runtime.settings.task_lease_seconds),
-                attempts=JobDate.attempts + 1,
-                worker=WORKER_ID,
-            )
-        )
-        if res.rowcount != 1:  # type: ignore[attr-defined]
-            return None
-        return s.get(JobDate, date_id)
+    return claim(
+        runtime,
+        JobDate,
+        date_id,
+        waiting=DateState.PENDING,
+        running=DateState.PROCESSING,
+        lease_s=runtime.settings.task_lease_seconds,
+        worker=WORKER_ID,
+    )
 
 
 def _job_live(runtime: Runtime, job_id: str) -> Job | None:
@@ -84,7 +75,7 @@ def process(runtime: Runtime, date_id: int) -> None:
     if job is None or row.scene is None:
         return
     try:
-        with Heartbeat(runtime, date_id, WORKER_ID):
+        with heartbeat(runtime, date_id, WORKER_ID):
             _produce(runtime, row, row.scene, job)
     except Stopped:
         _hand_back(runtime, date_id)
@@ -138,26 +129,44 @@ def _produce(runtime: Runtime, row: JobDate, scene: dict[str, Any], job: Job) ->
     _done(runtime, date_id, key, product, time.monotonic() - started)
 
 
-def _done(
-    runtime: Runtime, date_id: int, key: str, product: dict[str, Any], seconds: float
+def _settle(
+    runtime: Runtime,
+    date_id: int,
+    change: Callable[[JobDate], None],
+    announce: Callable[[Job, JobDate], announcements.Announcement | None],
 ) -> None:
+    """Apply `change` to a date and queue what `announce` says of it, in one transaction."""
     sent = None
     with runtime.db.session() as s:
         row = s.get(JobDate, date_id)
         job = s.get(Job, row.job_id) if row else None
         if row is None or job is None:
             return
+        change(row)
+        message = announce(job, row)
+        if message is not None:
+            sent = outbox.announce_for_job(s, job, message)
+    outbox.dispatch_all(runtime, [sent])
+
+
+def _done(
+    runtime: Runtime, date_id: int, key: str, product: dict[str, Any], seconds: float
+) -> None:
+    def change(row: JobDate) -> None:
         row.state = DateState.PROCESSED
         row.storage_key = key
         row.product = product
         row.lease_until = None
         row.error = None
         row.processing_seconds = seconds
-        if job.callback_url and job.state != JobState.CANCELLED:
-            link = runtime.storage.url(key, runtime.settings.link_expiry_seconds)
-            message = announcements.file_processed(job.id, row.mgrs, row.date, key, link)
-            sent = outbox.announce_for_job(s, job, message)
-    outbox.dispatch_all(runtime, [sent])
+
+    def announce(job: Job, row: JobDate) -> announcements.Announcement | None:
+        if not job.callback_url or job.state == JobState.CANCELLED:
+            return None
+        link = runtime.storage.url(key, runtime.settings.link_expiry_seconds)
+        return announcements.file_processed(job.id, row.mgrs, row.date, key, link)
+
+    _settle(runtime, date_id, change, announce)
 
 
 def _hand_back(runtime: Runtime, date_id: int) -> None:
@@ -202,15 +211,13 @@ def _retry_or_fail(runtime: Runtime, date_id: int, attempts: int, message: str) 
 
 def _fail(runtime: Runtime, date_id: int, message: str) -> None:
     """Mark a date FAILED and send its error webhook (once, whatever the reruns)."""
-    sent = None
-    with runtime.db.session() as s:
-        row = s.get(JobDate, date_id)
-        job = s.get(Job, row.job_id) if row else None
-        if row is None or job is None:
-            return
+
+    def change(row: JobDate) -> None:
         row.state = DateState.FAILED
         row.error = message
         row.lease_until = None
-        failure = announcements.date_failed(job.id, row.mgrs, row.date, message)
-        sent = outbox.announce_for_job(s, job, failure)
-    outbox.dispatch_all(runtime, [sent])
+
+    def announce(job: Job, row: JobDate) -> announcements.Announcement:
+        return announcements.date_failed(job.id, row.mgrs, row.date, message)
+
+    _settle(runtime, date_id, change, announce)

@@ -13,6 +13,7 @@ import signal
 import socket
 import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -80,6 +81,21 @@ def release_lock(runtime: Runtime, holder: str) -> None:
         )
 
 
+def _requeue(
+    rows: Sequence[JobDate | Pipeline],
+    state: str,
+    lease: dt.datetime,
+    task: str,
+    sends: list[tuple[str, str | int]],
+) -> int:
+    """Put rows back to `state` under a fresh lease and plan their task; how many there were."""
+    for row in rows:
+        row.state = state
+        row.lease_until = lease
+        sends.append((task, row.id))
+    return len(rows)
+
+
 def tick(runtime: Runtime) -> TickReport:
     """One pass: due searches, expired leases and due webhook retries go back on the queue."""
     now = utcnow()
@@ -111,12 +127,8 @@ def tick(runtime: Runtime) -> TickReport:
             )
             .limit(BATCH)
         ).all()
-        for row in dates:
-            # An expired PROCESSING lease means its worker died: the date is pending again.
-            row.state = DateState.PENDING
-            row.lease_until = lease
-            sends.append((TASK_PROCESS_DATE, row.id))
-        report.dates = len(dates)
+        # An expired PROCESSING lease means its worker died: the date is pending again.
+        report.dates = _requeue(dates, DateState.PENDING, lease, TASK_PROCESS_DATE, sends)
 
         pipes = s.scalars(
             select(Pipeline)
@@ -126,11 +138,7 @@ def tick(runtime: Runtime) -> TickReport:
             )
             .limit(BATCH)
         ).all()
-        for pipe in pipes:
-            pipe.state = PipelineState.NEW
-            pipe.lease_until = lease
-            sends.append((TASK_SEARCH_DATES, pipe.id))
-        report.pipelines = len(pipes)
+        report.pipelines = _requeue(pipes, PipelineState.NEW, lease, TASK_SEARCH_DATES, sends)
         deliveries = outbox.due(s, now, BATCH)
         report.deliveries = len(deliveries)
     for task, row_id in sends:

@@ -88,8 +88,7 @@ def trainable_scenes(native_dir: Path) -> list[Path]:
     return [
         d
         for d in scene_folders(native_dir)
-        if d.name not in UNSEEN_SCENES
-        and not any(m in d.name.lower() for m in SHARE_ALIKE_MARKERS)
+        if d.name not in UNSEEN_SCENES and not any(m in d.name.lower() for m in SHARE_ALIKE_MARKERS)
     ]
 
 

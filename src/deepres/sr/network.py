@@ -219,9 +219,7 @@ class S2SR(nn.Module):
         super().__init__()
         self.consistency_mtf = consistency_mtf
         self.scale = LogScale(log_mean, log_std)
-        self.fusion = FusionNet(
-            self.scale, fusion_width, fusion_depth, iterations, consistency_mtf
-        )
+        self.fusion = FusionNet(self.scale, fusion_width, fusion_depth, iterations, consistency_mtf)
         self.spatial = nn.ModuleDict(
             {
                 str(f): SpatialNet(self.scale, f, width, depth, iterations, consistency_mtf)

@@ -18,6 +18,9 @@ from typing import Any
 
 import httpx
 
+CLEAR_BBOX = {"x_min": -11.765, "y_min": 24.734, "x_max": -11.752, "y_max": 24.747}
+"""A field over 29RKH that is clear on 2020-02-19 (and has no scene on 2020-02-20)."""
+
 
 def group_members(pgid: int) -> set[int]:
     """The live (not zombie) processes of process group `pgid`."""
@@ -182,6 +185,27 @@ class Service:
         if permissions:
             args += ["--permissions", permissions]
         return self.cli(*args).strip().splitlines()[-1]
+
+    def post(self, path: str, token: str, **fields: Any) -> httpx.Response:
+        return httpx.post(f"{self.url}{path}", json={"client_token": token, **fields}, timeout=30)
+
+    def submit(self, token: str, **fields: Any) -> str:
+        """Submit a job, by default the clear field on 2020-02-19; the job id it was given.
+
+        A field given as None is left out of the request (`bbox=None, aoi=...`)."""
+        body = {"bbox": CLEAR_BBOX, "cloud_cover": 20, **fields}
+        body = {k: v for k, v in body.items() if v is not None}
+        if "dates" not in body and "start_date" not in body:
+            body["dates"] = ["2020-02-19"]
+        r = self.post("/deep-resolution", token, **body)
+        assert r.status_code == 200, r.text
+        return str(r.json()["data"]["job_id"])
+
+    def find_dates(self, token: str, callback_url: str, **fields: Any) -> httpx.Response:
+        """Ask for the clear field's dates in February 2020, answered at `callback_url`."""
+        body = {"bbox": CLEAR_BBOX, "cloud_cover": 20, "start_date": "2020-02-01"}
+        body |= {"end_date": "2020-03-01", "callback_url": callback_url, **fields}
+        return self.post("/deep-resolution/available_dates", token, **body)
 
     def start(self, role: str = "serve", wait: bool = True) -> subprocess.Popen[bytes]:
         log = self.home / f"{role}-{len(self.logs)}.log"

@@ -37,16 +37,7 @@ def test_job_link_is_a_presigned_s3_url_that_downloads_the_cog(
     svc.start("serve")
     try:
         token = svc.create_client("s3")
-        r = httpx.post(
-            f"{svc.url}/deep-resolution",
-            json={
-                "client_token": token,
-                "bbox": {"x_min": -11.765, "y_min": 24.734, "x_max": -11.752, "y_max": 24.747},
-                "cloud_cover": 20,
-                "dates": ["2020-02-19"],
-            },
-        )
-        job_id = r.json()["data"]["job_id"]
+        job_id = svc.submit(token)
         data = svc.wait_status(job_id, token, lambda d: d["dates"] and "status" not in d)
         (entry,) = data["dates"]
         link = entry["link"]

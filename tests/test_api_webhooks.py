@@ -14,10 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from deepres.api.app import create_app
-from tests.harness import Receiver, Service, is_valid_signature
+from tests.harness import CLEAR_BBOX, Receiver, Service, is_valid_signature
 from tests.inprocess import migrated_runtime, new_client
-
-BBOX = {"x_min": -11.765, "y_min": 24.734, "x_max": -11.752, "y_max": 24.747}
 
 
 @pytest.mark.realdata
@@ -28,17 +26,7 @@ def test_a_receiver_failing_three_times_still_gets_one_signed_message_with_one_i
     flaky = Receiver(fail_first=3)
     try:
         token = service.create_client("flaky")
-        r = httpx.post(
-            f"{service.url}/deep-resolution/available_dates",
-            json={
-                "client_token": token,
-                "bbox": BBOX,
-                "cloud_cover": 20,
-                "start_date": "2020-02-01",
-                "end_date": "2020-03-01",
-                "callback_url": flaky.url("/flaky"),
-            },
-        )
+        r = service.find_dates(token, flaky.url("/flaky"))
         assert r.status_code == 200
         (hook,) = flaky.wait_for(1, "/flaky", timeout=60)
         assert flaky.attempts == 4  # three 500s, then the 200 that was recorded
@@ -56,17 +44,7 @@ def test_a_file_webhook_failing_three_times_keeps_one_id_across_every_attempt(
     flaky = Receiver(fail_first=3)
     try:
         token = service.create_client("flaky-files")
-        r = httpx.post(
-            f"{service.url}/deep-resolution",
-            json={
-                "client_token": token,
-                "bbox": BBOX,
-                "cloud_cover": 20,
-                "dates": ["2020-02-19"],
-                "callback_url": flaky.url("/files"),
-            },
-        )
-        job_id = r.json()["data"]["job_id"]
+        job_id = service.submit(token, callback_url=flaky.url("/files"))
         (hook,) = flaky.wait_for(1, "/files", timeout=90)
         assert hook.json["data"]["filename"] == "2020-02-19_MS.tif"
         assert is_valid_signature(hook.headers["X-Digifarm-Signature"], hook.json, token)
@@ -108,7 +86,7 @@ def test_callbacks_into_the_network_are_refused_at_submission(
     strict_client: tuple[TestClient, str], url: str
 ) -> None:
     client, token = strict_client
-    body = {"client_token": token, "bbox": BBOX, "cloud_cover": 20, "callback_url": url}
+    body = {"client_token": token, "bbox": CLEAR_BBOX, "cloud_cover": 20, "callback_url": url}
     for path, extra in (
         ("/deep-resolution/available_dates", {}),
         ("/deep-resolution", {"dates": ["2020-02-19"]}),
@@ -180,24 +158,10 @@ def test_a_dripping_receiver_delays_no_one_else_and_never_gets_an_id_twice_at_on
     try:
         slow, quick = service.create_client("slow-receiver"), service.create_client("other")
         for path in ("/a", "/b"):  # two callbacks holding two delivery attempts open
-            r = httpx.post(
-                f"{service.url}/deep-resolution/available_dates",
-                json={
-                    "client_token": slow,
-                    "bbox": BBOX,
-                    "cloud_cover": 20,
-                    "start_date": "2020-02-01",
-                    "end_date": "2020-03-01",
-                    "callback_url": drip.url(path),
-                },
-            )
+            r = service.find_dates(slow, drip.url(path))
             assert r.status_code == 200, r.text
         time.sleep(2)  # both drips are under way
-        r = httpx.post(
-            f"{service.url}/deep-resolution",
-            json={"client_token": quick, "bbox": BBOX, "cloud_cover": 20, "dates": ["2020-02-19"]},
-        )
-        job_id = r.json()["data"]["job_id"]
+        job_id = service.submit(quick)
         data = service.wait_status(job_id, quick, lambda d: "status" not in d, timeout=30)
         assert [d["status"] for d in data["dates"]] == ["PROCESSED"]
         time.sleep(20)  # past the first attempts' 15 s deadline, into the retries

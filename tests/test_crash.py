@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -60,13 +59,7 @@ def _cluster(home: Path, catalog: Path, extra: dict[str, str] | None = None) -> 
 
 
 def _submit(svc: Service, token: str, **body: Any) -> str:
-    r = httpx.post(
-        f"{svc.url}/deep-resolution",
-        json={"client_token": token, "bbox": BBOX, "cloud_cover": 20, **body},
-        timeout=30,
-    )
-    assert r.status_code == 200, r.text
-    return str(r.json()["data"]["job_id"])
+    return svc.submit(token, bbox=BBOX, **body)
 
 
 def _finished(data: dict[str, Any]) -> bool:

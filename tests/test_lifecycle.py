@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.harness import Receiver, Service, group_members
@@ -47,19 +46,7 @@ def test_stopping_serve_leaves_no_process_behind(
 
 
 def _job(svc: Service, token: str, callback: str) -> str:
-    r = httpx.post(
-        f"{svc.url}/deep-resolution",
-        json={
-            "client_token": token,
-            "bbox": BBOX,
-            "cloud_cover": 20,
-            "dates": ["2020-02-19"],
-            "callback_url": callback,
-        },
-        timeout=30,
-    )
-    assert r.status_code == 200, r.text
-    return str(r.json()["data"]["job_id"])
+    return svc.submit(token, bbox=BBOX, callback_url=callback)  # a date of many tiles
 
 
 def _date(svc: Service, job_id: str) -> tuple[Any, ...]:

@@ -16,8 +16,6 @@ from tests.harness import Service, free_port
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
-BBOX = {"x_min": -11.765, "y_min": 24.734, "x_max": -11.752, "y_max": 24.747}
-
 
 def test_deepres_port_alone_moves_the_service_and_its_links(
     tmp_path: Path, scenes_catalog: Path
@@ -27,12 +25,7 @@ def test_deepres_port_alone_moves_the_service_and_its_links(
     svc.start("serve")
     try:
         token = svc.create_client("newcomer")
-        r = httpx.post(
-            f"{svc.url}/deep-resolution",
-            json={"client_token": token, "bbox": BBOX, "cloud_cover": 20, "dates": ["2020-02-19"]},
-            timeout=30,
-        )
-        job_id = r.json()["data"]["job_id"]
+        job_id = svc.submit(token)
         data = svc.wait_status(job_id, token, lambda d: "status" not in d)
         (entry,) = data["dates"]
         assert entry["link"].startswith(f"http://127.0.0.1:{svc.port}/files/")

@@ -159,18 +159,12 @@ def test_an_unreadable_product_is_a_read_error(tmp_path: Path) -> None:
 def triangle_job(service: Service) -> tuple[str, str]:
     """(token, job_id) of a finished job over TRIANGLE with one processed and one failed date."""
     token = service.create_client("quicklook")
-    r = httpx.post(
-        f"{service.url}/deep-resolution",
-        json={
-            "client_token": token,
-            "aoi": {"type": "Feature", "properties": {}, "geometry": mapping(TRIANGLE)},
-            "cloud_cover": 20,
-            "dates": ["2020-02-19", "2020-02-20"],
-        },
-        timeout=30,
+    job_id = service.submit(
+        token,
+        bbox=None,
+        aoi={"type": "Feature", "properties": {}, "geometry": mapping(TRIANGLE)},
+        dates=["2020-02-19", "2020-02-20"],
     )
-    assert r.status_code == 200, r.text
-    job_id = r.json()["data"]["job_id"]
     data = service.wait_status(job_id, token, finished)
     assert sorted(d["status"] for d in data["dates"]) == ["FAILED", "PROCESSED"], data
     return token, job_id

@@ -17,7 +17,6 @@ from tests.harness import Receiver, Service
 
 pytestmark = [pytest.mark.services, pytest.mark.realdata, pytest.mark.slow]
 
-BBOX = {"x_min": -11.765, "y_min": 24.734, "x_max": -11.752, "y_max": 24.747}
 FEB = {"start_date": "2020-02-01T00:00:00", "end_date": "2020-03-01T00:00:00"}
 
 
@@ -39,12 +38,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, two_date_catalog: Path) ->
 
 
 def _job(svc: Service, token: str, **body: Any) -> str:
-    r = httpx.post(
-        f"{svc.url}/deep-resolution",
-        json={"client_token": token, "bbox": BBOX, "cloud_cover": 20, **body},
-    )
-    assert r.status_code == 200, r.text
-    return str(r.json()["data"]["job_id"])
+    return svc.submit(token, **body)
 
 
 def _done(data: dict[str, Any]) -> bool:

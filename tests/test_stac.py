@@ -21,7 +21,6 @@ from deepres.jobs.models import Job, JobDate
 from tests.harness import Service
 
 CLEAR = box(-11.765, 24.734, -11.752, 24.747)  # clear over 29RKH on 2020-02-19
-BBOX = {"x_min": -11.765, "y_min": 24.734, "x_max": -11.752, "y_max": 24.747}
 
 
 def finished(data: dict[str, Any]) -> bool:
@@ -42,13 +41,7 @@ def _get(svc: Service, path: str, token: str) -> httpx.Response:
 def done_job(service: Service) -> tuple[str, str]:
     """(token, job_id) of a one-date job that has finished."""
     token = service.create_client("stac")
-    r = httpx.post(
-        f"{service.url}/deep-resolution",
-        json={"client_token": token, "bbox": BBOX, "cloud_cover": 20, "dates": ["2020-02-19"]},
-        timeout=30,
-    )
-    assert r.status_code == 200, r.text
-    job_id = r.json()["data"]["job_id"]
+    job_id = service.submit(token)
     data = service.wait_status(job_id, token, finished)
     assert [d["status"] for d in data["dates"]] == ["PROCESSED"], data
     return token, job_id

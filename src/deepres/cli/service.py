@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode="markdown",
     help="deepres: on-demand super-resolution of Sentinel-2 imagery over an area of interest.",
 )
 clients_app = typer.Typer(no_args_is_help=True, help="Manage API clients.")

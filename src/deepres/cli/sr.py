@@ -19,6 +19,7 @@ from deepres.errors import DeepresError
 sr_app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode="markdown",
     help="Super-resolve Sentinel-2 bands; evaluate, train and manage models.",
 )
 

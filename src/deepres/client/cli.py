@@ -158,7 +158,7 @@ def submit(
     """Start one job per AOI piece and print each job id; --wait follows them and downloads.
 
     With several pieces (a FeatureCollection from `deepres split`) the ids come one a line in
-    piece order and each piece's files go to OUT/piece-<index>/. --wait downloads each date as
+    piece order and each piece's files go to `OUT/piece-N/`. --wait downloads each date as
     soon as it is processed, until the jobs are done or cancelled (a range that ends in the
     future is watched until then); the exit code is 1 when a date or a job failed or a job was
     cancelled.
@@ -231,7 +231,7 @@ def download(
     api_url: ApiUrl = wire.DEFAULT_URL,
     token: Token = "",
 ) -> None:
-    """Download a job's processed dates as YYYY-MM-DD_MS.tif (…_<MGRS>_MS.tif across tiles)."""
+    """Download a job's processed dates as `YYYY-MM-DD_MS.tif` (`YYYY-MM-DD_MGRS_MS.tif` across tiles)."""
     with _session(api_url, token) as client:
         paths = client.download(job_id, out_dir)
     for path in paths:

@@ -1,0 +1,1 @@
+"""API clients: hashed and encrypted tokens, JWTs with a token generation, dotted permissions."""

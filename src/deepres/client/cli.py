@@ -231,7 +231,7 @@ def download(
     api_url: ApiUrl = wire.DEFAULT_URL,
     token: Token = "",
 ) -> None:
-    """Download a job's processed dates as `YYYY-MM-DD_MS.tif` (`YYYY-MM-DD_MGRS_MS.tif` across tiles)."""
+    """Download a job's processed dates as `YYYY-MM-DD_MS.tif` (`…_MGRS_MS.tif` across tiles)."""
     with _session(api_url, token) as client:
         paths = client.download(job_id, out_dir)
     for path in paths:

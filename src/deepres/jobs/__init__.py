@@ -1,0 +1,1 @@
+"""Jobs, dates and pipelines as database rows with states and leases; their outbox of webhooks."""

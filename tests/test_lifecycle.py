@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness import Receiver, Service, group_members
+from tests.harness import Receiver, Service, deepres_processes, group_members
 from tests.test_crash import BBOX, _sql, _wait
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
@@ -43,6 +43,37 @@ def test_stopping_serve_leaves_no_process_behind(
         assert not group_members(serve.pid), svc.log_tail()
     finally:
         svc.stop()
+
+
+def test_serve_starts_a_killed_worker_again_and_its_date_is_done_once(
+    tmp_path: Path, scenes_catalog: Path
+) -> None:
+    """SIGKILL of serve's processing worker mid-date (the OOM killer, an operator's kill -9)."""
+    receiver = Receiver()
+    env = {"DEEPRES_CATALOG_URL": str(scenes_catalog), "DEEPRES_TASK_LEASE_SECONDS": "3"}
+    svc = Service(tmp_path, {**env, **SLOW_ENV})
+    serve = svc.start("serve")
+    try:
+        token = svc.create_client("revived")
+        job_id = _job(svc, token, receiver.url("/files"))
+        _wait(lambda: _date(svc, job_id)[:1] == ("PROCESSING",), 120, "PROCESSING", svc)
+
+        def sr_workers() -> set[int]:
+            mine = group_members(serve.pid)
+            return {p for p, cmd in deepres_processes().items() if p in mine and ",sr" in cmd}
+
+        (victim,) = sr_workers()
+        os.kill(victim, signal.SIGKILL)
+        _wait(lambda: len(sr_workers() - {victim}) == 1, 30, "a new processing worker", svc)
+        data = svc.wait_status(job_id, token, lambda d: "status" not in d, timeout=180)
+        assert [d["status"] for d in data["dates"]] == ["PROCESSED"]
+        (hook,) = receiver.wait_for(1, "/files")
+        time.sleep(2)  # a second announcement would have come by now
+        assert len(receiver.tried) == 1 and hook.json["job_id"] == job_id
+        assert serve.poll() is None  # serve itself kept running throughout
+    finally:
+        svc.stop()
+        receiver.close()
 
 
 def _job(svc: Service, token: str, callback: str) -> str:

@@ -1,9 +1,12 @@
-"""`deepres serve`'s children: started together, stopped together, never left behind.
+"""`deepres serve`'s children: started together, revived, stopped together, never left behind.
 
 Each child is asked by the kernel to receive SIGTERM when `serve` dies (Linux
-`PR_SET_PDEATHSIG`), so even a SIGKILLed `serve` leaves no worker running. On an orderly stop
-every child gets SIGTERM (workers hand unfinished dates back), then SIGKILL for whatever is
-still alive when the grace period ends.
+`PR_SET_PDEATHSIG`), so even a SIGKILLed `serve` leaves no worker running. A child that exits
+on its own (killed by the OOM killer, or by an operator) is started again, as a process manager
+would; one that keeps exiting (`RESTARTS` times within `RESTART_WINDOW_S`) stops the whole
+service, since restarting it is not helping. On an orderly stop every child gets SIGTERM
+(workers hand unfinished dates back), then SIGKILL for whatever is still alive when the grace
+period ends.
 """
 
 from __future__ import annotations
@@ -17,10 +20,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
+RESTARTS = 5
+RESTART_WINDOW_S = 60.0
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
@@ -31,43 +37,65 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
         pass  # not Linux: the orderly stop still stops the children
 
 
+@dataclass
+class _Child:
+    args: tuple[str, ...]
+    pass_fds: tuple[int, ...]
+    proc: subprocess.Popen[bytes]
+    exits: list[float] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return " ".join(self.args)
+
+
 class Children:
     """`python -m deepres ROLE ...` child processes of this one."""
 
     def __init__(self, env: Mapping[str, str]) -> None:
         self.env = dict(env)
-        self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.children: list[_Child] = []
 
-    def start(self, *args: str, pass_fds: tuple[int, ...] = ()) -> subprocess.Popen[bytes]:
-        """Start `deepres ARGS...` (inheriting `pass_fds`); it dies when this process dies."""
-        proc = subprocess.Popen(
+    def _spawn(self, args: tuple[str, ...], pass_fds: tuple[int, ...]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             [sys.executable, "-m", "deepres", *args],
             env=self.env,
             pass_fds=pass_fds,
-            preexec_fn=_die_with_parent,  # serve starts its children before any thread runs
+            preexec_fn=_die_with_parent,  # safe: serve itself runs no threads
         )
-        self.procs.append((" ".join(args), proc))
-        return proc
+
+    def start(self, *args: str, pass_fds: tuple[int, ...] = ()) -> subprocess.Popen[bytes]:
+        """Start `deepres ARGS...` (inheriting `pass_fds`); it dies when this process dies."""
+        child = _Child(args, pass_fds, self._spawn(args, pass_fds))
+        self.children.append(child)
+        return child.proc
 
     def stop(self, grace_s: float) -> None:
         """SIGTERM every child, wait up to `grace_s`, SIGKILL the rest; all are reaped."""
-        for _, proc in self.procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
+        for child in self.children:
+            if child.proc.poll() is None:
+                child.proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + grace_s
-        for name, proc in self.procs:
+        for child in self.children:
             try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                log.warning("%s did not stop within %.0f s: killing it", name, grace_s)
-                proc.kill()
-                proc.wait()
+                log.warning("%s did not stop within %.0f s: killing it", child.name, grace_s)
+                child.proc.kill()
+                child.proc.wait()
 
-    def watch(self) -> str | None:
-        """The first child that has exited, by name, or None while all run."""
-        for name, proc in self.procs:
-            if proc.poll() is not None:
-                return f"{name} (exit code {proc.returncode})"
+    def revive(self) -> str | None:
+        """Start again every child that has exited; name one that keeps exiting, else None."""
+        now = time.monotonic()
+        for child in self.children:
+            code = child.proc.poll()
+            if code is None:
+                continue
+            child.exits = [t for t in child.exits if now - t < RESTART_WINDOW_S] + [now]
+            if len(child.exits) > RESTARTS:
+                return f"{child.name} (exit code {code}, {len(child.exits)} exits in a minute)"
+            log.warning("%s exited (code %s): starting it again", child.name, code)
+            child.proc = self._spawn(child.args, child.pass_fds)
         return None
 
 
@@ -86,11 +114,11 @@ class StopOnSignal:
         self._event.set()
 
     def wait(self, failed: Callable[[], str | None], poll_s: float = 0.5) -> None:
-        """Return on a stop signal, or when `failed()` names a child that has exited."""
+        """Return on a stop signal, or when `failed()` names a child that cannot be kept up."""
         while not self._event.wait(poll_s):
             gone = failed()
             if gone is not None:
-                log.error("%s stopped on its own: stopping everything", gone)
+                log.error("%s keeps stopping: stopping everything", gone)
                 return
 
 

@@ -171,8 +171,9 @@ def serve(host: HostOpt = None, port: PortOpt = None) -> None:
 
     The API runs in DEEPRES_API_WORKERS processes on one listening socket (one per core by
     default). Processing and webhook delivery run in separate workers, so a slow receiver never
-    takes a processing slot. SIGTERM or Ctrl-C stops everything: the API at once, the workers
-    after handing unfinished dates back, and nothing is left running.
+    takes a processing slot. A part that dies is started again. SIGTERM or Ctrl-C stops
+    everything: the API at once, the workers after handing unfinished dates back, and nothing
+    is left running.
     """
     from deepres.cli.processes import Children, StopOnSignal, listening_socket
     from deepres.jobs.dispatch import QUEUE_CATALOG, QUEUE_DELIVERY, QUEUE_SR
@@ -211,7 +212,7 @@ def serve(host: HostOpt = None, port: PortOpt = None) -> None:
             settings.effective_api_workers,
             settings.effective_public_url,
         )
-        stop.wait(lambda: children.watch())
+        stop.wait(children.revive)
     finally:
         listener.close()
         children.stop(settings.shutdown_grace_seconds)

@@ -11,6 +11,7 @@ import httpx
 import numpy as np
 import numpy.typing as npt
 import pytest
+import rasterio
 from pyproj import Transformer
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
@@ -26,6 +27,7 @@ from deepres.raster.quicklook import (
     QuicklookGrid,
     encode_png,
     input_quicklook,
+    input_stretch,
     quicklook_grid,
     result_quicklook,
     stretch_rgba,
@@ -135,6 +137,25 @@ def test_input_and_result_quicklooks_align_pixel_for_pixel(rkh: Scene, product: 
         source[0][:, :-4][both[:, 4:] & both[:, :-4]].astype(float),
     )[0, 1]
     assert corr > 0.8 and corr > shifted + 0.1
+
+
+@pytest.mark.realdata
+def test_a_result_is_shown_on_its_inputs_stretch(rkh: Scene, product: Any, tmp_path: Path) -> None:
+    """A product 1.5 times too bright looks brighter than its input, not the same."""
+    grid = quicklook_grid(product.epsg, product.bounds, product.width, product.height)
+    brighter = tmp_path / "brighter.tif"
+    with rasterio.open(product.path) as src:
+        profile, data = src.profile, src.read()
+    with rasterio.open(brighter, "w", **profile) as dst:
+        dst.write(np.where(data > 0, np.minimum(data * 1.5, 65535), 0).astype(data.dtype))
+    limits = input_stretch(rkh, grid, TRIANGLE)
+    source = decode(input_quicklook(rkh, grid, TRIANGLE))
+    shared = decode(result_quicklook(brighter, grid, limits))
+    own = decode(result_quicklook(brighter, grid))
+    inside = (source[3] == 255) & (shared[3] == 255)
+    gap_shared = shared[:3][:, inside].mean() - source[:3][:, inside].mean()
+    gap_own = own[:3][:, inside].mean() - source[:3][:, inside].mean()
+    assert gap_shared > 40 and abs(gap_own) < 10  # its own stretch would hide the fault
 
 
 @pytest.mark.realdata

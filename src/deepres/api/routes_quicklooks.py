@@ -16,13 +16,15 @@ from deepres.api.schemas import errors_for
 from deepres.auth import permissions as perm
 from deepres.auth.clients import Principal
 from deepres.catalog.scene import Scene
-from deepres.errors import Conflict, InvalidInput, NotFound
+from deepres.errors import Conflict, InvalidInput, NotFound, SceneReadError
 from deepres.jobs.models import DateState, JobDate
 from deepres.jobs.runtime import Runtime
 from deepres.raster.quicklook import (
     LARGEST_SIDE,
     MAX_SIDE,
+    QuicklookGrid,
     input_quicklook,
+    input_stretch,
     quicklook_grid,
     result_quicklook,
 )
@@ -62,11 +64,24 @@ def _result_href(runtime: Runtime, key: str) -> str | Path:
     return runtime.storage.url(key, _READ_LINK_SECONDS)
 
 
+def _stretch_of_input(row: JobDate, grid: QuicklookGrid, aoi: dict[str, Any]) -> Any:
+    """The input's stretch for a result quicklook; None (its own) when the input is unreadable."""
+    if row.scene is None:
+        return None
+    try:
+        return input_stretch(Scene.from_dict(row.scene), grid, shape(aoi))
+    except SceneReadError:
+        return None  # the source scene is gone or unreachable: the result still shows
+
+
 @router.get(
     "/deep-resolution/jobs/{job_id}/quicklook/{date}.png",
     response_class=Response,
     responses={
-        200: {"content": {"image/png": {}}, "description": "RGBA PNG, nodata transparent"},
+        200: {
+            "content": {"image/png": {}},
+            "description": "RGBA PNG, nodata transparent; a result takes its input's stretch",
+        },
         **errors_for(400, 401, 403, 404, 409, 429, 500, 503),
     },
     summary="True-colour PNG of a processed date: the result, or its input on the same grid",
@@ -101,7 +116,8 @@ def quicklook(
         max_side,
     )
     if kind == "result":
-        png = result_quicklook(_result_href(runtime, row.storage_key or ""), grid)
+        href = _result_href(runtime, row.storage_key or "")
+        png = result_quicklook(href, grid, _stretch_of_input(row, grid, job.aoi))
     else:
         if row.scene is None:
             raise NotFound(f"{date.isoformat()} ({row.mgrs}) has no source scene recorded.")

@@ -1,10 +1,13 @@
 """PNG quicklooks of a product and of its source scene, on one pixel grid for before/after views.
 
 A quicklook is true colour (B04 B03 B02) with a 2-98 % percentile stretch per band computed on
-the valid pixels only, nodata transparent (RGBA). The result quicklook reads the product COG at
-reduced size (GDAL picks its overviews); the input quicklook resamples the source scene's bands
-(nearest) onto the same grid — same CRS, bounds and size — and masks them to the AOI, so the two
-images align pixel for pixel.
+the valid pixels of the *input*, nodata transparent (RGBA). A result is shown with its input's
+stretch, so that the model, bicubic and the input of one date are compared on one scale: a
+brighter or more contrasted result is the result's doing, not the stretch's.
+
+The result quicklook reads the product COG at reduced size (GDAL picks its overviews); the input
+quicklook resamples the source scene's bands (nearest) onto the same grid (same CRS, bounds and
+size) and masks them to the AOI, so the two images align pixel for pixel.
 """
 
 from __future__ import annotations
@@ -92,16 +95,25 @@ def quicklook_grid(
     )
 
 
-def stretch_rgba(rgb: FloatArray, valid: BoolArray) -> UInt8Array:
-    """(4, H, W) uint8: each band stretched between its percentiles over `valid`, alpha = valid.
+def stretch_limits(rgb: FloatArray, valid: BoolArray) -> FloatArray | None:
+    """(3, 2) per-band black and white points: the `STRETCH` percentiles over `valid`."""
+    if not valid.any():
+        return None
+    return np.array([np.percentile(band[valid], STRETCH) for band in rgb], np.float32)
+
+
+def stretch_rgba(rgb: FloatArray, valid: BoolArray, limits: FloatArray | None = None) -> UInt8Array:
+    """(4, H, W) uint8: each band stretched between `limits` (default: its own), alpha = valid.
 
     Valid pixels get values 1-255 and alpha 255; the others are 0 and fully transparent.
     """
     out = np.zeros((4, *valid.shape), np.uint8)
-    if not valid.any():
+    if limits is None:
+        limits = stretch_limits(rgb, valid)
+    if limits is None:
         return out
     for i, band in enumerate(rgb):
-        lo, hi = (float(v) for v in np.percentile(band[valid], STRETCH))
+        lo, hi = float(limits[i, 0]), float(limits[i, 1])
         span = hi - lo if hi > lo else 1.0
         scaled = np.clip((band - lo) / span, 0.0, 1.0) * 254.0 + 1.0
         out[i] = np.where(valid, np.round(scaled), 0).astype(np.uint8)
@@ -190,10 +202,20 @@ def read_input_rgb(
     return np.stack(bands), valid
 
 
-def result_quicklook(href: str | Path, grid: QuicklookGrid) -> bytes:
-    """The PNG quicklook of a product COG at `href` (path or URL) on `grid`."""
+def result_quicklook(
+    href: str | Path, grid: QuicklookGrid, limits: FloatArray | None = None
+) -> bytes:
+    """The PNG quicklook of a product COG at `href` (path or URL) on `grid`.
+
+    `limits` is the input's stretch (`input_stretch`); without it the result's own is used.
+    """
     rgb, valid = read_result_rgb(href, grid)
-    return encode_png(stretch_rgba(rgb, valid))
+    return encode_png(stretch_rgba(rgb, valid, limits))
+
+
+def input_stretch(scene: Scene, grid: QuicklookGrid, aoi_wgs84: BaseGeometry) -> FloatArray | None:
+    """The stretch of the input quicklook, for showing a result on the same scale."""
+    return stretch_limits(*read_input_rgb(scene, grid, aoi_wgs84))
 
 
 def input_quicklook(scene: Scene, grid: QuicklookGrid, aoi_wgs84: BaseGeometry) -> bytes:

@@ -3,7 +3,9 @@
 A user's whole path: paste a token, see where the catalog has data, upload and draw an AOI, list
 its dates (ticked), submit a job with the model of their choice, watch it finish and judge input
 and result 1:1 in the before/after viewer (zoom, pan, swipe), then run bicubic on the same AOI and
-date and swipe between the two results. A second page checks what a signed-out user sees: the
+date and swipe between the two results. The same path on the native-resolution sample (a real
+2.5 m product of the Virginia coast, whose cloud is unknown) is judged 1:1 by eye from its
+screenshot. A second page checks what a signed-out user sees: the
 model list, why Submit is disabled, and a tile server that does not answer. The browser is
 Debian's chromium (`scripts/browser.sh` installs it), driven by Playwright; screenshots are saved
 under the test's tmp_path and their paths printed.
@@ -30,6 +32,8 @@ pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 CLEAR = box(-11.765, 24.734, -11.752, 24.747)  # clear over 29RKH on 2020-02-19
 RKH = "S2A_29RKH_20200219_0_L2A"
 DEAD_TILES = "http://127.0.0.1:9/"  # the discard port: nothing listens there
+NATIVE = "T18SVG_20160112_L1C"  # 10 m native, no SCL: offered only at 100 % cloud
+MARSH = box(-75.64, 37.66, -75.62, 37.675)  # about 300 ha of marsh and fields over 18SVG
 LOADED = """ids => ids.every(id => {
     const img = document.getElementById(id);
     return img && img.complete && img.naturalWidth > 0;
@@ -57,6 +61,27 @@ DIFFERENCE = """ids => {
     }
     return [both, differ];
 }"""
+# Over the pixels both images hold: per channel (R, G, B) the two means and their correlation.
+LIKENESS = """ids => {
+    const px = ids.map(id => {
+        const img = document.getElementById(id), c = document.createElement("canvas");
+        c.width = img.naturalWidth; c.height = img.naturalHeight;
+        const g = c.getContext("2d");
+        g.drawImage(img, 0, 0);
+        return g.getImageData(0, 0, c.width, c.height).data;
+    });
+    return [0, 1, 2].map(ch => {
+        let n = 0, a = 0, b = 0, aa = 0, bb = 0, ab = 0;
+        for (let k = 0; k < px[0].length; k += 4) {
+            if (px[0][k + 3] !== 255 || px[1][k + 3] !== 255) continue;
+            const x = px[0][k + ch], y = px[1][k + ch];
+            n += 1; a += x; b += y; aa += x * x; bb += y * y; ab += x * y;
+        }
+        const ma = a / n, mb = b / n;
+        const r = (ab / n - ma * mb) / Math.sqrt((aa / n - ma * ma) * (bb / n - mb * mb));
+        return [ma, mb, r];
+    });
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +91,23 @@ def service(tmp_path_factory: pytest.TempPathFactory, scenes_catalog: Path) -> I
     svc.start("serve")
     yield svc
     svc.stop()
+
+
+@pytest.fixture
+def native_service(
+    tmp_path_factory: pytest.TempPathFactory, shared_data: Path
+) -> Iterator[Service]:
+    """`deepres serve` over a catalog of the native-resolution Virginia scene alone."""
+    from deepres.catalog.index import write_index
+
+    catalog = tmp_path_factory.mktemp("native-catalog") / "catalog.json"
+    write_index([shared_data / "native" / NATIVE], catalog)
+    svc = Service(tmp_path_factory.mktemp("native-home"), {"DEEPRES_CATALOG_URL": str(catalog)})
+    try:
+        svc.start("serve")
+        yield svc
+    finally:
+        svc.stop()
 
 
 @pytest.fixture
@@ -344,6 +386,111 @@ def test_console_runs_a_job_and_compares_input_and_result(
     for shot in shots.values():
         assert shot.stat().st_size > 10_000
         print(f"console screenshot: {shot}")
+    assert elsewhere == [], f"the console reached outside the service: {elsewhere}"
+    assert problems == [], problems
+
+
+def test_console_shows_a_native_scene_result_1_to_1_beside_its_input(
+    native_service: Service, tmp_path: Path, chromium: None
+) -> None:
+    """The README's own path in the console: the marsh over the native 10 m Virginia scene, its
+    cloud unknown (so 100 % allowed), at x4; the before/after opens on a real 2.5 m product."""
+    from playwright.sync_api import expect, sync_playwright
+
+    svc = native_service
+    token = svc.create_client("console-native")
+    aoi_file = tmp_path / "marsh.geojson"
+    aoi_file.write_text(
+        json.dumps({"type": "Feature", "properties": {}, "geometry": mapping(MARSH)})
+    )
+    shot = tmp_path / "console-native.png"
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1600, "height": 1100})
+        elsewhere, problems = _watch(page, (svc.url,))
+        try:
+            page.goto(f"{svc.url}/console")
+            page.fill("#token", token)
+            page.click("#sign-in")
+            expect(page.locator("#who")).to_have_text("signed in")
+            scenes = page.locator("#scenes li")
+            expect(scenes).to_have_count(1, timeout=30_000)
+            expect(scenes.first).to_have_text("2016-01-12 18SVG cloud unknown")
+
+            page.set_input_files("#aoi-file", str(aoi_file))
+            expect(page.locator("#aoi-msg")).to_contain_text("uploaded from marsh.geojson")
+            assert 280 < _hectares(page.locator("#area").inner_text()) < 320
+
+            page.fill("#start", "2016-01-01")
+            page.fill("#end", "2016-01-31")
+            page.fill("#cloud", "20")  # the default: the scene is not offered, and it says why
+            page.click("#find-dates")
+            why = page.locator("#dates-msg")
+            expect(why).to_contain_text("Not offered: 2016-01-12 18SVG", timeout=60_000)
+            expect(why).to_contain_text("no scene classification layer (SCL)")
+            page.fill("#cloud", "100")
+            page.click("#find-dates")
+            row = page.locator("#dates tbody tr[data-date='2016-01-12']")
+            expect(row).to_be_visible(timeout=60_000)
+            expect(page.locator("#dates tbody tr")).to_have_count(1)
+            expect(row.locator("td").nth(2)).to_have_text("18SVG")
+            expect(row.locator("td").nth(3)).to_contain_text("unknown")
+            expect(row.locator("input")).to_be_checked()
+            expect(page.locator("#submit")).to_be_enabled()
+            expect(page.locator("#submit-why")).to_have_text("")
+
+            assert page.input_value("#model") == "deepres-s2sr"
+            assert page.input_value("#scale") == "4"
+            page.click("#submit")
+            expect(page.locator("#job-msg")).to_have_text("Job queued.")
+            expect(page.locator("#job-model")).to_have_text("deepres-s2sr x4")
+            done = page.locator("#job-dates tbody td.status-PROCESSED")
+            expect(done).to_have_count(1, timeout=600_000)
+            expect(page.locator("#job-state")).to_have_text("done", timeout=30_000)
+
+            page.click("#job-dates .compare-btn")
+            expect(page.locator("#compare")).to_be_visible()
+            page.wait_for_function(LOADED, arg=["ql-input", "ql-result"], timeout=60_000)
+            # The product: 2.5 m over the AOI (1.76 x 1.67 km: 720 x 680 px, proj:shape
+            # [680, 720]), its quicklook on that very grid.
+            item = page.evaluate("deepresConsole.state.compare.item.properties")
+            (height, width), gsd = item["proj:shape"], item["gsd"]
+            assert gsd == 2.5 and 690 < width < 750 and 650 < height < 710, (width, height, gsd)
+            left, right = page.evaluate(GEOMETRY, ["ql-input", "ql-result"])
+            assert left[0:2] == right[0:2] == [width, height], (left, right, item["proj:shape"])
+            expect(page.locator("#scale-note")).to_contain_text(
+                f"{width} x {height} px, full resolution"
+            )
+
+            # Hide the map ("Larger") so that the whole product fits 1:1, then 1:1.
+            page.click("#compare-large")
+            page.click("#zoom-1")
+            expect(page.locator("#zoom-label")).to_have_text("1:1")
+            expect(page.locator("#scale-note")).to_contain_text("one screen pixel = 2.5 m")
+            viewer = page.locator("#swipe").bounding_box()
+            assert viewer is not None
+            left, right = page.evaluate(GEOMETRY, ["ql-input", "ql-result"])
+            assert left == right and left[2:4] == left[0:2], (left, right)  # aligned, 1:1
+            assert viewer["x"] <= left[4] and left[4] + left[2] <= viewer["x"] + viewer["width"]
+            assert viewer["y"] <= left[5] and left[5] + left[3] <= viewer["y"] + viewer["height"]
+            expect(page.locator("#tag-right")).to_have_text("deepres-s2sr x4")
+
+            # The swipe shows something: the two differ, yet show one place on one scale.
+            both, differ = page.evaluate(DIFFERENCE, ["ql-input", "ql-result"])
+            assert both > 0.8 * width * height, (both, width * height)
+            assert differ > 0.05 * both, (both, differ)
+            likeness = page.evaluate(LIKENESS, ["ql-input", "ql-result"])
+            for channel, (mean_in, mean_out, r) in zip("RGB", likeness, strict=True):
+                assert abs(mean_in - mean_out) < 8 and r > 0.9, (channel, likeness)
+            page.screenshot(path=str(shot))
+        finally:
+            browser.close()
+
+    assert shot.stat().st_size > 100_000
+    print(f"console screenshot: {shot}")
+    print(f"native quicklooks {width} x {height} px at {gsd} m; {differ} of {both} px differ")
+    print(f"R, G, B: input mean, result mean, correlation: {likeness}")
     assert elsewhere == [], f"the console reached outside the service: {elsewhere}"
     assert problems == [], problems
 

@@ -45,13 +45,27 @@ function showDates(data) {
     tr.querySelector("input").setAttribute("aria-label", "use " + day);
     tr.cells[1].textContent = day;
     tr.cells[2].textContent = d.mgrs;
-    tr.cells[3].textContent = Number(d.cloud_cover).toFixed(1);
+    // A scene without a cloud mask is offered (as 100 %) only to a search that accepts 100 %:
+    // say that its cloud is unknown rather than that the AOI is all cloud.
+    if (d.cloud_cover_known === false) {
+      tr.cells[3].textContent = "unknown (no SCL)";
+      tr.cells[3].title = "the scene has no scene classification layer: its cloud cover over the AOI cannot be measured, so it counts as 100 %";
+    } else tr.cells[3].textContent = Number(d.cloud_cover).toFixed(1);
     tbody.appendChild(tr);
   }
   $("all-dates").checked = dates.length > 0;
   state.datesListed = true;
   $("dates").hidden = dates.length === 0;
-  say("dates-msg", dates.length ? dates.length + " date(s) clear enough over the AOI, all ticked." : "No date is clear enough over the AOI in that window.", dates.length ? "ok" : "error");
+  if (dates.length) {
+    const unknown = dates.filter((d) => d.cloud_cover_known === false).length;
+    const note = unknown ? " (" + unknown + " with cloud cover unknown)" : "";
+    say("dates-msg", dates.length + " date(s) within the max cloud over the AOI" + note + ", all ticked.", "ok");
+  } else {
+    // Say why the scenes seen over the AOI were not offered: the service lists each one.
+    const why = (data.skipped || []).slice(0, 3).map((s) => s.date.slice(0, 10) + " " + (s.mgrs || "") + ": " + s.reason);
+    const more = (data.skipped || []).length > 3 ? " …" : "";
+    say("dates-msg", "No date is clear enough over the AOI in that window." + (why.length ? " Not offered: " + why.join("; ") + more : ""), "error");
+  }
 }
 
 /** The ticked dates, each once (a date on two MGRS tiles is one date of the job). */

@@ -448,6 +448,7 @@ def test_console_shows_a_native_scene_result_1_to_1_beside_its_input(
             done = page.locator("#job-dates tbody td.status-PROCESSED")
             expect(done).to_have_count(1, timeout=600_000)
             expect(page.locator("#job-state")).to_have_text("done", timeout=30_000)
+            expect(page.locator("#job-dates tbody tr td").nth(3)).to_have_text("unknown")
 
             page.click("#job-dates .compare-btn")
             expect(page.locator("#compare")).to_be_visible()

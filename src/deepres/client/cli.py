@@ -56,6 +56,13 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False, markup=False)
 
 
+def _cover(percent: float | None, known: bool) -> str:
+    """A cloud cover cell: the percentage, or why there is none."""
+    if not known:
+        return "unknown (no SCL)"
+    return "" if percent is None else f"{percent:.1f}"
+
+
 def register(app: typer.Typer) -> None:
     """Add the client commands to the root `deepres` application."""
     app.command("dates")(dates)
@@ -97,9 +104,7 @@ def dates(
             raise GaveUp(report.explain(str(exc))) from exc
     table = Table("date", "mgrs", "cloud cover %", "data source")
     for entry in found.available_dates:
-        cover = "" if entry.cloud_cover is None else f"{entry.cloud_cover:.1f}"
-        if not entry.cloud_cover_known:
-            cover = "unknown (no SCL)"
+        cover = _cover(entry.cloud_cover, entry.cloud_cover_known)
         table.add_row(entry.date.isoformat(), entry.mgrs or "", cover, entry.data_source or "")
     out.print(table)
     for skipped in found.skipped:
@@ -217,7 +222,7 @@ def status(job_id: str, api_url: ApiUrl = wire.DEFAULT_URL, token: Token = "") -
         current = client.status(job_id)
     table = Table("date", "mgrs", "status", "cloud cover %", "file / reason")
     for entry in current.dates:
-        cover = "" if entry.cloud_cover is None else f"{entry.cloud_cover:.1f}"
+        cover = _cover(entry.cloud_cover, entry.cloud_cover_known)
         note = entry.filename or entry.reason or ""
         table.add_row(entry.date.isoformat(), entry.mgrs or "", entry.status, cover, note)
     out.print(table)

@@ -84,6 +84,7 @@ class DateEntry(_Answer):
     status: str
     mgrs: str | None = None
     cloud_cover: float | None = None
+    cloud_cover_known: bool = True
     data_source: str | None = None
     link: str | None = None
     filename: str | None = None

@@ -48,6 +48,10 @@ class StatusEntry(Wire):
     link: str | None = Field(None, description="signed download link of the COG (PROCESSED)")
     mgrs: str | None = Field(None, description="MGRS tile; absent when no scene was found")
     cloud_cover: float | None = Field(None, description="cloud, shadow and cirrus % in the AOI")
+    cloud_cover_known: Literal[False] | None = Field(
+        None,
+        description="false when the scene has no cloud mask (its cloud_cover then counts as 100)",
+    )
     data_source: str | None = Field(None, description="the catalog item the date was made from")
     filename: str | None = Field(None, description="the file name the link downloads")
     reason: str | None = Field(None, description="why the date FAILED")

@@ -205,6 +205,7 @@ def _date_entry(runtime: Runtime, row: JobDate) -> StatusEntry:
         status=row.state,
         mgrs=row.mgrs or None,
         cloud_cover=row.cloud_cover,
+        cloud_cover_known=False if row.scene and "SCL" not in row.scene["assets"] else None,
         data_source=row.item_id or None,
         link=runtime.storage.url(key, runtime.settings.link_expiry_seconds) if processed else None,
         filename=key.rsplit("/", 1)[-1] if processed else None,

@@ -155,7 +155,7 @@ async function showJobDates(dates) {
     tr.cells[2].textContent = d.status;
     tr.cells[2].className = "status-" + d.status;
     if (d.reason) tr.cells[2].title = d.reason;
-    tr.cells[3].textContent = d.cloud_cover == null ? "" : Number(d.cloud_cover).toFixed(1);
+    tr.cells[3].textContent = d.cloud_cover_known === false ? "unknown" : d.cloud_cover == null ? "" : Number(d.cloud_cover).toFixed(1);
     const item = state.items[state.jobId + "-" + d.mgrs + "-" + day];
     if (d.status === "PROCESSED" && item) {
       const button = document.createElement("button");

@@ -21,10 +21,7 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -32,55 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from serve_home import SHARED, start_serve, stop_serve
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("DEEPRES_SHARED_DATA", REPO.parent / "shared" / "data"))
 BBOX = {"x_min": -11.765, "y_min": 24.734, "x_max": -11.752, "y_max": 24.747}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start(home: Path, port: int) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
-    env = {
-        **os.environ,
-        "DEEPRES_HOME": str(home),
-        "DEEPRES_PORT": str(port),
-        "DEEPRES_CATALOG_URL": str(home / "catalog.json"),
-        "DEEPRES_RATE_LIMIT_PER_MINUTE": "0",
-        "DEEPRES_LOG_LEVEL": "WARNING",
-        "DEEPRES_DEFAULT_MODEL": "bicubic",
-    }
-    deepres = [sys.executable, "-m", "deepres"]
-    subprocess.run(
-        [*deepres, "catalog", "index", str(SHARED / "scenes"), "-o", str(home / "catalog.json")],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    log = (home / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        [*deepres, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    out = subprocess.run(
-        [*deepres, "clients", "create", "--name", "load"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    env["TOKEN"] = out.stdout.strip().splitlines()[-1]
-    return proc, env
 
 
 def _job(url: str, token: str) -> httpx.Response:
@@ -184,9 +135,13 @@ def main() -> None:
     parser.add_argument("--client", choices=("auto", "wrk", "asyncio"), default="auto")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="deepres-load-"))
-    port = _free_port()
-    proc, env = _start(home, port)
-    url, token = f"http://127.0.0.1:{port}", env["TOKEN"]
+    extra = {
+        "DEEPRES_RATE_LIMIT_PER_MINUTE": "0",
+        "DEEPRES_LOG_LEVEL": "WARNING",
+        "DEEPRES_DEFAULT_MODEL": "bicubic",
+    }
+    proc, env, url = start_serve(home, SHARED / "scenes", extra)
+    port, token = int(url.rsplit(":", 1)[1]), env["TOKEN"]
     try:
         job = _job(url, token)
         job.raise_for_status()
@@ -228,11 +183,7 @@ def main() -> None:
         }
         print(json.dumps(report, indent=2))
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_serve(proc)
         shutil.rmtree(home, ignore_errors=True)
 
 

@@ -476,6 +476,7 @@ def test_console_shows_a_native_scene_result_1_to_1_beside_its_input(
             assert viewer["x"] <= left[4] and left[4] + left[2] <= viewer["x"] + viewer["width"]
             assert viewer["y"] <= left[5] and left[5] + left[3] <= viewer["y"] + viewer["height"]
             expect(page.locator("#tag-right")).to_have_text("deepres-s2sr x4")
+            expect(page.locator("#tag-left")).to_have_text("input L1C")  # as the scene is
 
             # The swipe shows something: the two differ, yet show one place on one scale.
             both, differ = page.evaluate(DIFFERENCE, ["ql-input", "ql-result"])

@@ -28,6 +28,12 @@ function modelOf(item) {
   return p["deepres:model"] + " x" + p["deepres:scale"];
 }
 
+// The processing level of the scene the result was made from, as its id says (L1C or L2A).
+function levelOf(item) {
+  const m = /(L1C|L2A)/i.exec(item.properties["deepres:source_item"] || "");
+  return m ? m[1].toUpperCase() : "";
+}
+
 function addSource(view, key, jobId, kind, label, short) {
   view.sources[key] = { path: quicklookPath(jobId, view.day, view.mgrs, kind), label, short, url: null, loading: null };
 }
@@ -40,7 +46,8 @@ export async function openCompare(jobId, item) {
   const view = { jobId, item, day, mgrs, sources: {}, left: "input", right: "result:" + jobId, zoom: 1, tx: 0, ty: 0, pct: Number($("swipe-range").value), width: 0, height: 0 };
   state.compare = view;
   const native = item.properties.gsd * (item.properties["deepres:scale"] || 1);
-  addSource(view, "input", jobId, "input", "input: Sentinel-2 L2A (" + +native.toFixed(2) + " m)", "input L2A");
+  const level = levelOf(item);
+  addSource(view, "input", jobId, "input", "input: Sentinel-2 " + (level ? level + " " : "") + "(" + +native.toFixed(2) + " m)", ("input " + level).trim());
   addSource(view, view.right, jobId, "result", "result: " + modelOf(item) + " (" + item.properties.gsd + " m)", modelOf(item));
   $("compare").hidden = false;
   $("right").classList.add("comparing");

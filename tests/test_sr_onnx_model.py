@@ -59,3 +59,28 @@ def test_unsupported_scale_is_refused(entry) -> None:  # type: ignore[no-untyped
     model = OnnxSRModel(entry.onnx_path, entry.card, threads=1)
     with pytest.raises(InvalidInput, match="scales"):
         model.upscale(np.zeros((4, 8, 8), np.float32), np.zeros((6, 4, 4), np.float32), 3)
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+@pytest.mark.parametrize(
+    "scene", ["T18SVG_20160112_L1C", "T43RCP_20200813_L2A_ssl4eo"], ids=["l1c", "l2a"]
+)
+def test_native_input_gets_no_grid_no_clipped_darks_and_no_noise(
+    shared_data: Path, scene: str, scale: int
+) -> None:
+    """What a user sees on a real scene at its own resolution, every band (the issue's targets):
+    no pattern on the input grid beyond bicubic's, no more dark pixels, detail but not noise."""
+    from deepres.sr import get_model
+    from deepres.sr.native import native_report
+    from deepres.sr.scene_dir import read_scene_dir
+
+    bands = read_scene_dir(shared_data / "native" / scene)
+    _, h, w = bands.b10.shape
+    r, c = (h - 192) // 4 * 2, (w - 192) // 4 * 2
+    b10 = np.ascontiguousarray(bands.b10[:, r : r + 192, c : c + 192])
+    b20 = np.ascontiguousarray(bands.b20[:, r // 2 : r // 2 + 96, c // 2 : c // 2 + 96])
+    report = native_report(
+        {"model": get_model(None, threads=1), "bicubic": Bicubic()}, b10, b20, scale
+    )
+    missed = {band: row for band, row in report.items() if not all(row["targets_met"].values())}
+    assert not missed, missed

@@ -8,10 +8,12 @@ columns are the models', not the display's.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
 
 from deepres.bands import OUTPUT_BANDS, RGB_BANDS, SWIR_BANDS
@@ -78,8 +80,9 @@ def panel_rows(
 
 
 def encode_png(rgb: UInt8Array) -> bytes:
-    """The PNG bytes of a (3, H, W) uint8 image."""
-    with MemoryFile() as mem:
+    """The PNG bytes of a (3, H, W) uint8 image (a picture: no georeference, no warning)."""
+    with warnings.catch_warnings(), MemoryFile() as mem:
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with mem.open(
             driver="PNG", width=rgb.shape[2], height=rgb.shape[1], count=3, dtype="uint8"
         ) as dst:

@@ -63,7 +63,7 @@ def test_unsupported_scale_is_refused(entry) -> None:  # type: ignore[no-untyped
 
 @pytest.mark.parametrize("scale", [2, 4])
 @pytest.mark.parametrize(
-    "scene", ["T18SVG_20160112_L1C", "T43RCP_20200813_L2A_ssl4eo"], ids=["l1c", "l2a"]
+    "scene", ["T18SVG_20160112_L1C", "T43RCP_20200823_L1C_ssl4eo"], ids=["t18svg", "unseen"]
 )
 def test_native_input_gets_no_grid_no_clipped_darks_and_no_noise(
     shared_data: Path, scene: str, scale: int

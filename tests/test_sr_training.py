@@ -107,3 +107,27 @@ def test_register_refuses_a_card_that_does_not_match(exported: Path, tmp_path: P
     with pytest.raises(InvalidInput, match="SHA-256"):
         register_model(exported, bad, tmp_path / "registry")
     assert not (tmp_path / "registry").exists()
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_release_measures_a_checkpoint_again_on_the_scenes_given(
+    exported: Path, shared_data: Path, tmp_path: Path
+) -> None:
+    """`sr release` turns a checkpoint into a model whose card reports each scene asked for."""
+    from typer.testing import CliRunner
+
+    from deepres.cli.sr import sr_app
+
+    scene = shared_data / "native" / "bigearthnet_S2A_MSIL2A_20170613T101031_87_48"
+    out = tmp_path / "again.onnx"
+    args = ["release", str(exported.parent / "best.pt"), "--out", str(out), "--name", "again"]
+    args += ["--data", str(shared_data / "sr-train"), "--check-scene", str(scene)]
+    result = CliRunner().invoke(sr_app, args)
+    assert result.exit_code == 0, result.output
+    card = ModelCard.load(out.with_suffix(".json"))
+    assert card.name == "again" and out.is_file()
+    report = card.validation_metrics
+    assert set(report["cross_scene"]) == set(report["native"]) == {scene.name}
+    assert set(report["native"][scene.name]) == {"crop_10m_px", "x2", "x4"}
+    assert f"--check-scene {scene}" in report["training"]["reproduce"]

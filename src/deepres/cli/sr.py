@@ -215,6 +215,10 @@ NativeOpt = Annotated[
     ),
 ]
 
+CheckSceneOpt = Annotated[
+    list[Path] | None, typer.Option(help="Unseen scene folder to report on (repeatable).")
+]
+
 
 @sr_app.command()
 def train(
@@ -228,14 +232,10 @@ def train(
     seed: Annotated[int, typer.Option(help="Seed for crops, augmentation and weights.")] = 0,
     threads: Annotated[int, typer.Option(help="Torch threads.")] = 1,
     val_every: Annotated[int, typer.Option(help="Validate every N steps.")] = 2000,
-    check_scene: Annotated[
-        list[Path] | None, typer.Option(help="Unseen scene folder to report on (repeatable).")
-    ] = None,
+    check_scene: CheckSceneOpt = None,
 ) -> None:
     """Train deepres-s2sr (Wald's protocol and a native-input prior), export ONNX + card."""
     try:
-        from deepres.sr.dataset import UNSEEN_SCENES, scene_folders
-        from deepres.sr.release import release
         from deepres.sr.training import TrainConfig
         from deepres.sr.training import train as run_training
     except ImportError as exc:
@@ -257,26 +257,66 @@ def train(
         val_every=val_every,
     )
     run_training(config)
+    _release(
+        out_dir / "best.pt",
+        out_dir / f"{name}.onnx",
+        name,
+        version,
+        data_dir,
+        native,
+        threads,
+        check_scene or [],
+    )
+
+
+def _release(
+    checkpoint: Path,
+    onnx_path: Path,
+    name: str,
+    version: str,
+    data_dir: Path,
+    native: Path | None,
+    threads: int,
+    check_scenes: list[Path],
+) -> None:
+    from deepres.sr.dataset import UNSEEN_SCENES, scene_folders
+    from deepres.sr.release import release
+
     every_native = scene_folders(native) if native else []
     unseen = [p for p in every_native if p.name in UNSEEN_SCENES or "majortom" in p.name.lower()]
     card = release(
-        out_dir / "best.pt",
-        out_dir / f"{name}.onnx",
+        checkpoint,
+        onnx_path,
         name=name,
         version=version,
         data_dir=data_dir,
         threads=threads,
-        check_scenes=(*unseen, *(check_scene or ())),
-        native_scenes=(*every_native, *(check_scene or ())),
+        check_scenes=(*unseen, *check_scenes),
+        native_scenes=(*every_native, *check_scenes),
     )
-    typer.echo(
-        json.dumps(
-            {
-                "onnx": str(out_dir / f"{name}.onnx"),
-                "validation": card.validation_metrics["mean_over_blocks"],
-            }
-        )
-    )
+    report = card.validation_metrics
+    summary = {"onnx": str(onnx_path), "validation": report["mean_over_blocks"]}
+    typer.echo(json.dumps(summary))
+
+
+@sr_app.command("release")
+def release_checkpoint(
+    checkpoint: Path,
+    out: Annotated[Path, typer.Option("--out", help="The ONNX file to write (and its card).")],
+    data_dir: Annotated[Path, typer.Option("--data", help="Folder of sr-train .npz stacks.")],
+    native: NativeOpt = None,
+    name: Annotated[str, typer.Option(help="Name of the exported model.")] = "deepres-s2sr",
+    version: Annotated[str, typer.Option(help="Version written into the model card.")] = "2",
+    threads: Annotated[int, typer.Option(help="ONNX Runtime threads.")] = 1,
+    check_scene: CheckSceneOpt = None,
+) -> None:
+    """Export a training CHECKPOINT (best.pt) as ONNX + card, with every figure measured again."""
+    try:
+        import torch  # noqa: F401
+    except ImportError as exc:
+        typer.echo("error: release needs the 'train' extra: pip install 'deepres[train]'", err=True)
+        raise typer.Exit(2) from exc
+    _release(checkpoint, out, name, version, data_dir, native, threads, check_scene or [])
 
 
 @sr_app.command()

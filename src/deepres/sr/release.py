@@ -196,6 +196,10 @@ def release(
     if native_scenes:
         report["native"] = {p.name: native_figures(model, p) for p in native_scenes}
     cfg = ckpt["config"]
+    native_root = Path(native_dir).resolve() if native_dir else None
+    extra = "".join(
+        f" --check-scene {p}" for p in check_scenes if p.resolve().parent != native_root
+    )
     report["training"] = {
         "steps": ckpt["validation"]["step"],
         "minutes": ckpt["validation"]["minutes"],
@@ -203,7 +207,7 @@ def release(
         "reproduce": (
             "deepres sr train --data ../shared/data/sr-train --native ../shared/data/native "
             f"--out var/sr-train --steps {cfg['steps']} --seed {cfg['seed']} "
-            f"--threads {cfg['threads']}"
+            f"--threads {cfg['threads']}{extra}"
         ),
         "selection": "the checkpoint with the best summed validation gain (checked every "
         f"{cfg['val_every']} steps)",

@@ -131,3 +131,29 @@ def test_release_measures_a_checkpoint_again_on_the_scenes_given(
     assert set(report["cross_scene"]) == set(report["native"]) == {scene.name}
     assert set(report["native"][scene.name]) == {"crop_10m_px", "x2", "x4"}
     assert f"--check-scene {scene}" in report["training"]["reproduce"]
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_best_checkpoint_is_one_trained_with_the_native_prior(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Wald's score would pick an early checkpoint, before the prior that removes the grid."""
+    config = TrainConfig(
+        shared_data / "sr-train",
+        tmp_path,
+        steps=4,
+        batch=2,
+        crop=32,
+        width=8,
+        depth=3,
+        fusion_width=8,
+        fusion_depth=3,
+        val_every=1,
+        prior_start=0.25,  # prior from step 1, in full from step 2 (validated as step 3)
+        files=[PATCH],
+    )
+    summary = train(config)
+    assert [h["step"] for h in summary["history"]] == [1, 2, 3, 4]
+    _, best = load_checkpoint(tmp_path / "best.pt")
+    assert best["validation"]["step"] >= 3

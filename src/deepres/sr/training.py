@@ -229,6 +229,9 @@ def _seed(seed: int) -> np.random.Generator:
 def train(config: TrainConfig) -> dict[str, Any]:
     """Train `S2SR`, checkpointing the best validation score; returns the run summary.
 
+    Only checkpoints taken once the native prior weighs in full (and the last one) compete for
+    `best.pt`; every validation also rewrites `last.pt`.
+
     The checkpoint `best.pt` in `config.out_dir` holds the weights, band statistics and config;
     `export.export_onnx` turns it into a shipped model.
     """
@@ -296,7 +299,10 @@ def train(config: TrainConfig) -> dict[str, Any]:
             }
             history.append(entry)
             log.info("%s", json.dumps(entry))
-            if score["score"] > best:
+            # Wald's score alone would prefer a checkpoint from before the native prior is
+            # fully weighted (it costs a little Wald gain): only those after it compete.
+            settled = not prior_on or _ramp(step, config.steps, config.prior_start) >= 1.0
+            if (settled or last) and score["score"] > best:
                 best = score["score"]
                 save_checkpoint(config.out_dir / "best.pt", net, config, entry)
             save_checkpoint(config.out_dir / "last.pt", net, config, entry)

@@ -157,3 +157,31 @@ def test_best_checkpoint_is_one_trained_with_the_native_prior(
     assert [h["step"] for h in summary["history"]] == [1, 2, 3, 4]
     _, best = load_checkpoint(tmp_path / "best.pt")
     assert best["validation"]["step"] >= 3
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_a_run_goes_on_from_its_checkpoint(shared_data: Path, tmp_path: Path) -> None:
+    def config(out: Path, steps: int, resume: Path | None = None) -> TrainConfig:
+        return TrainConfig(
+            shared_data / "sr-train",
+            out,
+            steps=steps,
+            batch=2,
+            crop=32,
+            width=8,
+            depth=3,
+            fusion_width=8,
+            fusion_depth=3,
+            val_every=1,
+            files=[PATCH],
+            resume=resume,
+        )
+
+    train(config(tmp_path / "first", 2))
+    summary = train(config(tmp_path / "second", 4, tmp_path / "first" / "last.pt"))
+    assert [h["step"] for h in summary["history"]] == [3, 4]  # on from step 2, not again
+    _, last = load_checkpoint(tmp_path / "second" / "last.pt")
+    assert last["config"]["resumed_from"] == "step 2 of a run of --steps 2"
+    with pytest.raises(ValueError, match="past --steps"):
+        train(config(tmp_path / "third", 2, tmp_path / "second" / "last.pt"))

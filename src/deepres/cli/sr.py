@@ -233,6 +233,10 @@ def train(
     threads: Annotated[int, typer.Option(help="Torch threads.")] = 1,
     val_every: Annotated[int, typer.Option(help="Validate every N steps.")] = 2000,
     check_scene: CheckSceneOpt = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(help="Go on from this checkpoint (best.pt / last.pt of this config)."),
+    ] = None,
 ) -> None:
     """Train deepres-s2sr (Wald's protocol and a native-input prior), export ONNX + card."""
     try:
@@ -255,6 +259,7 @@ def train(
         seed=seed,
         threads=threads,
         val_every=val_every,
+        resume=resume,
     )
     run_training(config)
     _release(

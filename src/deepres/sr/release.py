@@ -208,6 +208,11 @@ def release(
             "deepres sr train --data ../shared/data/sr-train --native ../shared/data/native "
             f"--out var/sr-train --steps {cfg['steps']} --seed {cfg['seed']} "
             f"--threads {cfg['threads']}{extra}"
+            + (
+                f", going on (--resume) from {cfg['resumed_from']} with the same options"
+                if cfg.get("resumed_from")
+                else ""
+            )
         ),
         "selection": "the checkpoint with the best summed validation gain (checked every "
         f"{cfg['val_every']} steps)",

@@ -76,6 +76,8 @@ class TrainConfig:
     threads: int = 1
     val_every: int = 2000
     max_minutes: float | None = None
+    resume: Path | None = None  # a checkpoint of this config: its weights, from its step on
+    resumed_from: str = ""  # filled in by `train`: which run and step the weights came from
     files: list[str] = field(default_factory=list)  # stems to keep; empty keeps all
 
 
@@ -209,8 +211,8 @@ class WaldLoss(torch.nn.Module):
         return losses
 
 
-def _lr_at(step: int, steps: int, lr: float) -> float:
-    warm = min(1.0, (step + 1) / 100)
+def _lr_at(step: int, steps: int, lr: float, start: int = 0) -> float:
+    warm = min(1.0, (step - start + 1) / 100)
     return lr * warm * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * step / steps)))
 
 
@@ -258,14 +260,15 @@ def train(config: TrainConfig) -> dict[str, Any]:
         config.fusion_depth,
         config.consistency_mtf,
     )
+    first = _resume(net, config)
     loss_fn = WaldLoss(mean, std, config.level20_weight)
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
     config.out_dir.mkdir(parents=True, exist_ok=True)
     started, best, history = time.monotonic(), -math.inf, []
-    step = 0
-    for step in range(config.steps):
+    step = first
+    for step in range(first, config.steps):
         for group in opt.param_groups:
-            group["lr"] = _lr_at(step, config.steps, config.lr)
+            group["lr"] = _lr_at(step, config.steps, config.lr, first)
         net.train()
         mtf = float(rng.uniform(*config.mtf_range))
         losses = loss_fn.level10(net, *sampler.batch(config.batch), mtf)
@@ -311,6 +314,26 @@ def train(config: TrainConfig) -> dict[str, Any]:
     summary = {"steps": step + 1, "best_score": best, "history": history}
     (config.out_dir / "history.json").write_text(json.dumps(summary, indent=1))
     return summary
+
+
+def _resume(net: S2SR, config: TrainConfig) -> int:
+    """Load `config.resume` into `net` (same architecture); the step to go on from (0: none).
+
+    The schedule goes on over `config.steps` in all; the optimiser's moments start afresh (a
+    short warm-up), and crops are drawn anew, so a resumed run is not bit-identical to one
+    that was never stopped.
+    """
+    if config.resume is None:
+        return 0
+    ckpt = torch.load(config.resume, map_location="cpu", weights_only=True)
+    net.load_state_dict(ckpt["state"])
+    step, was = int(ckpt["validation"]["step"]), ckpt["config"]
+    if step >= config.steps:
+        raise ValueError(f"{config.resume} is at step {step}, past --steps {config.steps}")
+    config.resumed_from = f"step {step} of a run of --steps {was['steps']}" + (
+        f" --minutes {was['max_minutes']:g}" if was.get("max_minutes") else ""
+    )
+    return step
 
 
 def _shortest(blocks: list[BandStack]) -> int:

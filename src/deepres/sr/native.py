@@ -18,12 +18,14 @@ input band it came from. `c` is the number of output pixels per input pixel of t
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from deepres.bands import BANDS_10M, OUTPUT_BANDS
-from deepres.sr.base import FloatArray
+from deepres.sr.base import FloatArray, SRModel
+from deepres.sr.bicubic import Bicubic
 
 BORDER_INPUT_PX = 8
 LOW_DN = 1.0
@@ -150,3 +152,26 @@ def native_report(
         entry["targets_met"] = targets_met(figures[names[0]][band], figures[names[-1]][band])
         report[band] = entry
     return report
+
+
+#: Side (10 m px) of the centre crop a large scene's native figures are computed on.
+NATIVE_CROP_PX = 512
+
+
+def scene_figures(model: SRModel, scene_dir: Path) -> dict[str, Any]:
+    """x2 and x4 native-input figures per band of `model` and bicubic on one scene folder.
+
+    Scenes larger than `NATIVE_CROP_PX` on a side are measured on their centre crop.
+    """
+    from deepres.sr.scene_dir import read_scene_dir
+
+    bands = read_scene_dir(scene_dir)
+    _, h, w = bands.b10.shape
+    side_h, side_w = min(h, NATIVE_CROP_PX) // 2 * 2, min(w, NATIVE_CROP_PX) // 2 * 2
+    r, c = (h - side_h) // 4 * 2, (w - side_w) // 4 * 2
+    b10 = np.ascontiguousarray(bands.b10[:, r : r + side_h, c : c + side_w])
+    b20 = np.ascontiguousarray(bands.b20[:, r // 2 : (r + side_h) // 2, c // 2 : (c + side_w) // 2])
+    out: dict[str, Any] = {"crop_10m_px": [r, c, side_h, side_w]}
+    for scale in (2, 4):
+        out[f"x{scale}"] = native_report({"model": model, "bicubic": Bicubic()}, b10, b20, scale)
+    return out

@@ -12,16 +12,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from deepres.sr.bicubic import Bicubic
 from deepres.sr.card import ModelCard, TrainingData
 from deepres.sr.export import export_onnx
+from deepres.sr.native import scene_figures
 from deepres.sr.network import S2SR
 
-#: Side (10 m px) of the centre crop a large scene's native figures are computed on.
-NATIVE_CROP_PX = 512
 SHARE_ALIKE_NOTE = "Major-TOM (CC-BY-SA-4.0) is evaluation only: never trained on"
 
 DESCRIPTION = (
@@ -116,26 +113,6 @@ def scene_gains(model: Any, scene_dir: Path) -> dict[str, Any]:
     return out
 
 
-def native_figures(model: Any, scene_dir: Path) -> dict[str, Any]:
-    """x2 and x4 native-input figures per band of `model` and bicubic on one scene folder.
-
-    Scenes larger than `NATIVE_CROP_PX` on a side are measured on their centre crop.
-    """
-    from deepres.sr.native import native_report
-    from deepres.sr.scene_dir import read_scene_dir
-
-    bands = read_scene_dir(scene_dir)
-    _, h, w = bands.b10.shape
-    side_h, side_w = min(h, NATIVE_CROP_PX) // 2 * 2, min(w, NATIVE_CROP_PX) // 2 * 2
-    r, c = (h - side_h) // 4 * 2, (w - side_w) // 4 * 2
-    b10 = np.ascontiguousarray(bands.b10[:, r : r + side_h, c : c + side_w])
-    b20 = np.ascontiguousarray(bands.b20[:, r // 2 : (r + side_h) // 2, c // 2 : (c + side_w) // 2])
-    out: dict[str, Any] = {"crop_10m_px": [r, c, side_h, side_w]}
-    for scale in (2, 4):
-        out[f"x{scale}"] = native_report({"model": model, "bicubic": Bicubic()}, b10, b20, scale)
-    return out
-
-
 def _steps(net: S2SR) -> int:
     return int(net.fusion.fix.iterations)
 
@@ -194,7 +171,7 @@ def release(
     if check_scenes:
         report["cross_scene"] = {p.name: scene_gains(model, p) for p in check_scenes}
     if native_scenes:
-        report["native"] = {p.name: native_figures(model, p) for p in native_scenes}
+        report["native"] = {p.name: scene_figures(model, p) for p in native_scenes}
     cfg = ckpt["config"]
     native_root = Path(native_dir).resolve() if native_dir else None
     extra = "".join(

@@ -24,6 +24,8 @@ import httpx
 import pytest
 from shapely.geometry import box, mapping
 
+from deepres.sr import DEFAULT_MODEL
+from deepres.sr.registry import find_model
 from tests.browser import BROWSER_ARGS, CHROMIUM, require_chromium
 from tests.harness import Service
 
@@ -517,7 +519,9 @@ def test_a_signed_out_page_lists_models_and_says_what_is_missing(
 
             models = page.locator("#model option")
             expect(models).to_have_count(2)
-            expect(models).to_have_text(["deepres-s2sr 1.0.0 (default)", "bicubic 1 (baseline)"])
+            shipped = find_model(DEFAULT_MODEL).card.version
+            names = [f"deepres-s2sr {shipped} (default)", "bicubic 1 (baseline)"]
+            expect(models).to_have_text(names)
             assert page.input_value("#model") == "deepres-s2sr"
             page.select_option("#model", "bicubic")
             # bicubic could do x8 but a job takes 1, 2 or 4: only those are offered.

@@ -139,7 +139,9 @@ def _check_allocation(s: Session, principal: Principal, hectares: float) -> None
 
 #: The big JSON columns a status answer never reads (an AOI may hold 10,000 vertices).
 _HEAVY_JOB = (defer(Job.aoi), defer(Job.request))
-_HEAVY_DATE = (defer(JobDate.scene), defer(JobDate.product))
+# The scene is read with the rows (a status entry says whether it had SCL): deferring it cost
+# one more query per date.
+_HEAVY_DATE = (defer(JobDate.product),)
 
 
 def require_owned(s: Session, principal: Principal, job_id: str, *, light: bool = False) -> Job:

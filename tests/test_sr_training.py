@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -26,22 +27,16 @@ from deepres.sr.training import TorchSR, TrainConfig, load_checkpoint, train  # 
 PATCH = "bigearthnet_S2A_MSIL2A_20170617T113321_36_85"
 
 
+def tiny(data: Path, out: Path, **options: Any) -> TrainConfig:
+    """A CI-sized run on one small patch: narrow nets, small crops, a few steps."""
+    size = {"batch": 2, "crop": 32, "width": 8, "depth": 3, "fusion_width": 8, "fusion_depth": 3}
+    return TrainConfig(data / "sr-train", out, files=[PATCH], **(size | options))
+
+
 @pytest.fixture(scope="module")
 def exported(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("train")
-    config = TrainConfig(
-        shared_data / "sr-train",
-        out,
-        steps=3,
-        batch=2,
-        crop=32,
-        width=8,
-        depth=3,
-        fusion_width=8,
-        fusion_depth=3,
-        val_every=3,
-        files=[PATCH],
-    )
+    config = tiny(shared_data, out, steps=3, val_every=3)
     summary = train(config)
     assert summary["steps"] == 3
     assert (out / "best.pt").is_file()
@@ -139,20 +134,8 @@ def test_best_checkpoint_is_one_trained_with_the_native_prior(
     shared_data: Path, tmp_path: Path
 ) -> None:
     """Wald's score would pick an early checkpoint, before the prior that removes the grid."""
-    config = TrainConfig(
-        shared_data / "sr-train",
-        tmp_path,
-        steps=4,
-        batch=2,
-        crop=32,
-        width=8,
-        depth=3,
-        fusion_width=8,
-        fusion_depth=3,
-        val_every=1,
-        prior_start=0.25,  # prior from step 1, in full from step 2 (validated as step 3)
-        files=[PATCH],
-    )
+    # prior from step 1, in full from step 2 (validated as step 3)
+    config = tiny(shared_data, tmp_path, steps=4, val_every=1, prior_start=0.25)
     summary = train(config)
     assert [h["step"] for h in summary["history"]] == [1, 2, 3, 4]
     _, best = load_checkpoint(tmp_path / "best.pt")
@@ -163,20 +146,7 @@ def test_best_checkpoint_is_one_trained_with_the_native_prior(
 @pytest.mark.slow
 def test_a_run_goes_on_from_its_checkpoint(shared_data: Path, tmp_path: Path) -> None:
     def config(out: Path, steps: int, resume: Path | None = None) -> TrainConfig:
-        return TrainConfig(
-            shared_data / "sr-train",
-            out,
-            steps=steps,
-            batch=2,
-            crop=32,
-            width=8,
-            depth=3,
-            fusion_width=8,
-            fusion_depth=3,
-            val_every=1,
-            files=[PATCH],
-            resume=resume,
-        )
+        return tiny(shared_data, out, steps=steps, val_every=1, resume=resume)
 
     train(config(tmp_path / "first", 2))
     summary = train(config(tmp_path / "second", 4, tmp_path / "first" / "last.pt"))

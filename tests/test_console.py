@@ -45,8 +45,8 @@ GEOMETRY = """ids => ids.map(id => {
     const img = document.getElementById(id), r = img.getBoundingClientRect();
     return [img.naturalWidth, img.naturalHeight, r.width, r.height, r.left, r.top];
 })"""
-# How many pixels both images hold, and how many of those differ in red by more than 2 levels.
-DIFFERENCE = """ids => {
+# The RGBA pixels of each image, as `px` (the body of the two checks below).
+PIXELS = """
     const px = ids.map(id => {
         const img = document.getElementById(id), c = document.createElement("canvas");
         c.width = img.naturalWidth; c.height = img.naturalHeight;
@@ -54,6 +54,12 @@ DIFFERENCE = """ids => {
         g.drawImage(img, 0, 0);
         return g.getImageData(0, 0, c.width, c.height).data;
     });
+"""
+# How many pixels both images hold, and how many of those differ in red by more than 2 levels.
+DIFFERENCE = (
+    "ids => {"
+    + PIXELS
+    + """
     let both = 0, differ = 0;
     for (let k = 0; k < px[0].length; k += 4) {
         if (px[0][k + 3] === 255 && px[1][k + 3] === 255) {
@@ -63,15 +69,12 @@ DIFFERENCE = """ids => {
     }
     return [both, differ];
 }"""
+)
 # Over the pixels both images hold: per channel (R, G, B) the two means and their correlation.
-LIKENESS = """ids => {
-    const px = ids.map(id => {
-        const img = document.getElementById(id), c = document.createElement("canvas");
-        c.width = img.naturalWidth; c.height = img.naturalHeight;
-        const g = c.getContext("2d");
-        g.drawImage(img, 0, 0);
-        return g.getImageData(0, 0, c.width, c.height).data;
-    });
+LIKENESS = (
+    "ids => {"
+    + PIXELS
+    + """
     return [0, 1, 2].map(ch => {
         let n = 0, a = 0, b = 0, aa = 0, bb = 0, ab = 0;
         for (let k = 0; k < px[0].length; k += 4) {
@@ -84,6 +87,7 @@ LIKENESS = """ids => {
         return [ma, mb, r];
     });
 }"""
+)
 
 
 @pytest.fixture(scope="module")

@@ -71,8 +71,9 @@ def initiate(
     return PipelineStatus(pipelineId=pipeline_id, status="NEW", nextTry=pipelines.NEXT_TRY_S)
 
 
-def _pipeline_id(body: dict[str, Any]) -> str:
-    value = body.get("pipelineId")
+def _pipeline_id(body: dict[str, Any] | None) -> str:
+    # A body of only whitespace parses to no object at all: the same 400 as a missing id.
+    value = body.get("pipelineId") if isinstance(body, dict) else None
     if not isinstance(value, str) or not value or len(value) > 64:
         raise InvalidInput("'pipelineId' is required: the id .../initiate (or a job) gave.")
     return value

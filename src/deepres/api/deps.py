@@ -13,8 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from deepres.api.errors import UNAUTHORIZED
 from deepres.api.ratelimit import RateLimiter
 from deepres.auth import jwt_tokens
-from deepres.auth.clients import Principal, find_by_token, principal_of
-from deepres.auth.models import Client
+from deepres.auth.clients import Principal, principal_for_id, principal_for_token
 from deepres.auth.permissions import any_grants
 from deepres.errors import Forbidden, InvalidInput, Unauthorized
 from deepres.jobs.runtime import Runtime
@@ -52,22 +51,20 @@ async def json_body(request: Request) -> dict[str, Any] | None:
 
 
 def _lookup(runtime: Runtime, bearer: str | None, token: str | None) -> Principal:
-    with runtime.db.session() as s:
-        client: Client | None
-        if bearer is not None:
+    with runtime.db.engine.connect() as conn:
+        if bearer is None:
+            principal = principal_for_token(conn, runtime.keys, token or "")
+        else:
             client_id, generation = jwt_tokens.verify(bearer, runtime.keys.jwt)
-            client = s.get(Client, client_id)
-            if client is not None and (client.token_generation or 0) != generation:
+            principal = principal_for_id(conn, client_id)
+            if principal is not None and principal.token_generation != generation:
                 raise Unauthorized(
                     "Unauthorized. The client token was rotated after this bearer token was "
                     "issued; exchange the new client token at /auth/token."
                 )
-            client = client if client is not None and client.active else None
-        else:
-            client = find_by_token(s, runtime.keys, token or "")
-        if client is None:
-            raise Unauthorized(UNAUTHORIZED)
-        return principal_of(client)
+    if principal is None:
+        raise Unauthorized(UNAUTHORIZED)
+    return principal
 
 
 def client_address(request: Request) -> str:

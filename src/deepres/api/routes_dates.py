@@ -145,4 +145,5 @@ def _retrieve_job(runtime: Runtime, principal: Principal, job_id: str) -> Envelo
             raise PipelineFailed(f"The job failed: {job.error}")
         if state != "RESOLVED":
             raise PipelineNotResolved(f"The job is {state}; check again later.")
-        return envelope.ok(service.status(runtime, s, job), status="SUCCESS")
+    # Resolved is final: the answer read next cannot disagree with the state just judged.
+    return envelope.ok(service.status(runtime, principal, job_id), status="SUCCESS")

@@ -46,10 +46,7 @@ def job_status(
     job_id: str,
     principal: Principal = Depends(authorized(perm.JOBS_READ)),
 ) -> Envelope[JobStatusData]:
-    runtime = get_runtime(request)
-    with runtime.db.session() as s:
-        job = service.require_owned(s, principal, job_id, light=True)
-        return envelope.ok(service.status(runtime, s, job))
+    return envelope.ok(service.status(get_runtime(request), principal, job_id))
 
 
 def cancel(

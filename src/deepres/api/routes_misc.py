@@ -13,7 +13,7 @@ from deepres.api.deps import client_address, get_runtime
 from deepres.api.errors import UNAUTHORIZED
 from deepres.api.schemas import Health, TokenRequest, TokenResponse, errors_for
 from deepres.auth import jwt_tokens
-from deepres.auth.clients import find_by_token, principal_of
+from deepres.auth.clients import principal_for_token
 from deepres.errors import NotFound, Unauthorized
 
 router = APIRouter()
@@ -30,12 +30,11 @@ def token(request: Request, payload: TokenRequest) -> dict[str, Any]:
     failures = request.app.state.auth_failures
     address = client_address(request)
     failures.refuse_if_over(address)
-    with runtime.db.session() as s:
-        client = find_by_token(s, runtime.keys, payload.client_token)
-        if client is None:
-            failures.count(address)
-            raise Unauthorized(UNAUTHORIZED)
-        principal = principal_of(client)
+    with runtime.db.engine.connect() as conn:
+        principal = principal_for_token(conn, runtime.keys, payload.client_token)
+    if principal is None:
+        failures.count(address)
+        raise Unauthorized(UNAUTHORIZED)
     lifetime = runtime.settings.jwt_lifetime_seconds
     jwt = jwt_tokens.issue(principal, runtime.keys.jwt, lifetime)
     return {"id_token": jwt, "access_token": jwt, "token_type": "bearer", "expires_in": lifetime}

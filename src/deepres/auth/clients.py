@@ -6,8 +6,9 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from deepres.auth.keys import ServerKeys
@@ -65,18 +66,40 @@ def rotate_token(session: Session, keys: ServerKeys, client: Client) -> str:
     return token
 
 
-def find_by_token(session: Session, keys: ServerKeys, token: str) -> Client | None:
-    """The active client holding `token`, found through its keyed hash."""
+# Every authenticated request reads one client: a compiled Core statement on a bare connection
+# (no ORM session), the cheapest read there is.
+_CLIENTS = Client.__table__.c
+_PRINCIPAL = select(
+    _CLIENTS.id,
+    _CLIENTS.name,
+    _CLIENTS.permissions,
+    _CLIENTS.token_generation,
+    _CLIENTS.token_lookup,
+)
+_BY_LOOKUP = _PRINCIPAL.where(_CLIENTS.token_lookup == bindparam("lookup"), _CLIENTS.active)
+_BY_ID = _PRINCIPAL.where(_CLIENTS.id == bindparam("id"), _CLIENTS.active)
+
+
+def principal_for_token(conn: Connection, keys: ServerKeys, token: str) -> Principal | None:
+    """The caller holding client `token`, when it belongs to an active client."""
     if not token or len(token) > 512:
         return None
     lookup = keys.token_lookup(token)
-    client = session.scalars(select(Client).where(Client.token_lookup == lookup)).first()
-    if client is None or not client.active:
-        return None
+    row = conn.execute(_BY_LOOKUP, {"lookup": lookup}).first()
     # The index found it by hash; compare once more in constant time for defence in depth.
-    if not secrets.compare_digest(client.token_lookup, lookup):
+    if row is None or not secrets.compare_digest(row.token_lookup, lookup):
         return None
-    return client
+    return _principal(row)
+
+
+def principal_for_id(conn: Connection, client_id: str) -> Principal | None:
+    """The caller with id `client_id` (from a verified JWT), when that client is active."""
+    row = conn.execute(_BY_ID, {"id": client_id}).first()
+    return None if row is None else _principal(row)
+
+
+def _principal(row: Row[*tuple[Any, ...]]) -> Principal:
+    return Principal(row.id, row.name, tuple(row.permissions), row.token_generation or 0)
 
 
 def principal_of(client: Client) -> Principal:

@@ -14,9 +14,14 @@ class ServerKeys:
 
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
+        self._derived: dict[str, bytes] = {}
 
     def derive(self, purpose: str) -> bytes:
-        return hmac.new(self._secret, b"deepres/" + purpose.encode(), hashlib.sha256).digest()
+        key = self._derived.get(purpose)
+        if key is None:
+            key = hmac.new(self._secret, b"deepres/" + purpose.encode(), hashlib.sha256).digest()
+            self._derived[purpose] = key
+        return key
 
     @property
     def jwt(self) -> bytes:

@@ -137,7 +137,6 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="deepres-load-"))
     extra = {
         "DEEPRES_RATE_LIMIT_PER_MINUTE": "0",
-        "DEEPRES_LOG_LEVEL": "WARNING",
         "DEEPRES_DEFAULT_MODEL": "bicubic",
     }
     proc, env, url = start_serve(home, SHARED / "scenes", extra)

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 
-from deepres.api.deps import authorized, get_runtime, json_body
+from deepres.api.deps import authorized, get_runtime, json_body, quick_read
 from deepres.api.schemas import JobRequestBody, body_of, errors_for
 from deepres.auth import permissions as perm
 from deepres.auth.clients import Principal
@@ -41,12 +41,13 @@ def create_job(
     responses=errors_for(401, 403, 404, 429, 500),
     summary="Dates of a job with their status and download links",
 )
-def job_status(
+async def job_status(
     request: Request,
     job_id: str,
     principal: Principal = Depends(authorized(perm.JOBS_READ)),
 ) -> Envelope[JobStatusData]:
-    return envelope.ok(service.status(get_runtime(request), principal, job_id))
+    runtime = get_runtime(request)
+    return envelope.ok(await quick_read(runtime, service.status, runtime, principal, job_id))
 
 
 def cancel(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import uuid
@@ -27,9 +28,13 @@ app.add_typer(clients_app, name="clients")
 app.add_typer(catalog_app, name="catalog")
 
 
+def _log_level() -> str:
+    return os.environ.get("DEEPRES_LOG_LEVEL", "INFO").upper()
+
+
 def _logging() -> None:
     logging.basicConfig(
-        level=os.environ.get("DEEPRES_LOG_LEVEL", "INFO"),
+        level=_log_level(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
 
@@ -69,12 +74,16 @@ def _server(settings: Settings, fd: int | None = None) -> Any:
 
     from deepres.api.app import create_app
 
+    application = create_app(settings)
+    # What start-up built lives as long as the process: keep it out of every later garbage
+    # collection, which would otherwise walk all of it again and again under load.
+    gc.freeze()
     config = uvicorn.Config(
-        create_app(settings),
+        application,
         host=settings.host,
         port=settings.port,
         fd=fd,
-        log_level="info",
+        log_level=_log_level().lower(),  # INFO (the default) logs each request; WARNING does not
         proxy_headers=False,
     )
     return uvicorn.Server(config)

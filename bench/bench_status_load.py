@@ -117,6 +117,8 @@ def _wrk_load(port: int, path: str, token: str, connections: int, seconds: float
     rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
     total = re.search(r"(\d+) requests in", out)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    # A connection the server never serves shows only here, not in the latencies.
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return {
         "client": "wrk",
         "requests": int(total.group(1)) if total else None,
@@ -124,6 +126,11 @@ def _wrk_load(port: int, path: str, token: str, connections: int, seconds: float
         "p50_ms": ms("50%"),
         "p99_ms": ms("99%"),
         "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+        "socket_errors": dict(
+            zip(("connect", "read", "write", "timeout"), map(int, errors.groups()), strict=True)
+        )
+        if errors
+        else dict.fromkeys(("connect", "read", "write", "timeout"), 0),
     }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from deepres.cli.service import WORKER_NICE
 from tests.harness import Receiver, Service, deepres_processes, group_members
 from tests.test_crash import BBOX, _sql, _wait
 
@@ -65,6 +66,10 @@ def test_serve_starts_a_killed_worker_again_and_its_date_is_done_once(
         (victim,) = sr_workers()
         os.kill(victim, signal.SIGKILL)
         _wait(lambda: len(sr_workers() - {victim}) == 1, 30, "a new processing worker", svc)
+        # Processing yields the CPU to the API, in the revived worker as in the first.
+        (revived,) = sr_workers() - {victim}
+        api_nice = os.getpriority(os.PRIO_PROCESS, serve.pid)
+        assert os.getpriority(os.PRIO_PROCESS, revived) == api_nice + WORKER_NICE
         data = svc.wait_status(job_id, token, lambda d: "status" not in d, timeout=180)
         assert [d["status"] for d in data["dates"]] == ["PROCESSED"]
         (hook,) = receiver.wait_for(1, "/files")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import os
 import signal
 import socket
 import subprocess
@@ -29,7 +30,9 @@ RESTARTS = 5
 RESTART_WINDOW_S = 60.0
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+def _die_with_parent(nice: int = 0) -> None:  # pragma: no cover - in the child before exec
+    if nice:
+        os.nice(nice)
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -42,6 +45,7 @@ class _Child:
     args: tuple[str, ...]
     pass_fds: tuple[int, ...]
     proc: subprocess.Popen[bytes]
+    nice: int = 0
     exits: list[float] = field(default_factory=list)
 
     @property
@@ -56,17 +60,22 @@ class Children:
         self.env = dict(env)
         self.children: list[_Child] = []
 
-    def _spawn(self, args: tuple[str, ...], pass_fds: tuple[int, ...]) -> subprocess.Popen[bytes]:
+    def _spawn(
+        self, args: tuple[str, ...], pass_fds: tuple[int, ...], nice: int
+    ) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [sys.executable, "-m", "deepres", *args],
             env=self.env,
             pass_fds=pass_fds,
-            preexec_fn=_die_with_parent,  # safe: serve itself runs no threads
+            preexec_fn=lambda: _die_with_parent(nice),  # safe: serve itself runs no threads
         )
 
-    def start(self, *args: str, pass_fds: tuple[int, ...] = ()) -> subprocess.Popen[bytes]:
-        """Start `deepres ARGS...` (inheriting `pass_fds`); it dies when this process dies."""
-        child = _Child(args, pass_fds, self._spawn(args, pass_fds))
+    def start(
+        self, *args: str, pass_fds: tuple[int, ...] = (), nice: int = 0
+    ) -> subprocess.Popen[bytes]:
+        """Start `deepres ARGS...` (inheriting `pass_fds`, `nice` steps below this process's
+        CPU priority); it dies when this process dies."""
+        child = _Child(args, pass_fds, self._spawn(args, pass_fds, nice), nice)
         self.children.append(child)
         return child.proc
 
@@ -95,7 +104,7 @@ class Children:
             if len(child.exits) > RESTARTS:
                 return f"{child.name} (exit code {code}, {len(child.exits)} exits in a minute)"
             log.warning("%s exited (code %s): starting it again", child.name, code)
-            child.proc = self._spawn(child.args, child.pass_fds)
+            child.proc = self._spawn(child.args, child.pass_fds, child.nice)
         return None
 
 

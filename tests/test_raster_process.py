@@ -152,6 +152,33 @@ def test_tiles_join_without_seams(ben_dir: Path, tmp_path: Path) -> None:
     assert np.abs(a.astype(np.int32) - b.astype(np.int32)).max() <= 1
 
 
+class _Windowed:
+    """Bicubic, posing as a model that cuts its input into its own windows of `tile` px."""
+
+    name, version, scales = "windowed", "1", (1, 2, 4)
+    tile, margin = 48, 8
+
+    def __init__(self) -> None:
+        self.inner = get_model("bicubic")
+        self.sides: list[tuple[int, int]] = []
+
+    def upscale(self, b10: np.ndarray, b20: np.ndarray, scale: int) -> np.ndarray:
+        self.sides.append(b10.shape[1:])
+        return self.inner.upscale(b10, b20, scale)
+
+
+def test_each_tile_is_one_window_of_the_model(ben_dir: Path, tmp_path: Path) -> None:
+    """A tile and its halo fit the model's own window, so no pixel is run twice over inside."""
+    model = _Windowed()
+    info = process_scene(make_scene(ben_dir), None, model, 2, tmp_path / "w.tif", tile_px=512)
+    plain = process_scene(make_scene(ben_dir), None, get_model("bicubic"), 2, tmp_path / "p.tif")
+    assert info is not None and plain is not None
+    assert len(model.sides) > 1 and max(max(side) for side in model.sides) <= model.tile
+    a, _ = read_product(info)
+    b, _ = read_product(plain)
+    assert np.abs(a.astype(np.int32) - b.astype(np.int32)).max() <= 1
+
+
 def test_large_product_has_overviews(ben_dir: Path, tmp_path: Path) -> None:
     whole_scene = shapely.box(LEFT, TOP - 1200, LEFT + 1200, TOP)
     info = process_scene(

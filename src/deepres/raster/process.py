@@ -37,7 +37,7 @@ from deepres.raster.tiling import (
     window_bounds,
     window_transform,
 )
-from deepres.sr.base import SRModel, context_px
+from deepres.sr.base import SRModel, context_px, fitted_tile_px
 from deepres.types import BBox
 
 UInt16Array = npt.NDArray[np.uint16]
@@ -217,10 +217,12 @@ def process_scene(
     scene's own rule), band scale 0.0001 (reflectance), and 0 (nodata) outside the AOI, outside
     the scene and where the scene holds no data. `tile_px` (fine-grid pixels) and `halo_px`
     (overlap read on every side so that tiles join without seams; by default the model's
-    context) bound the memory used, whatever the AOI size. Only the part of the AOI inside the
+    context) bound the memory used, whatever the AOI size; a tile is made smaller where the model
+    would otherwise cut it into several windows of its own. Only the part of the AOI inside the
     scene is covered: an AOI across tiles takes one call per scene.
     """
     halo_px = context_px(model, MIN_HALO_PX) if halo_px is None else halo_px
+    tile_px = fitted_tile_px(model, tile_px, halo_px)
     _check_arguments(model, scale, tile_px, halo_px)
     out_path = Path(out_path)
     with rasterio.Env(**_GDAL_OPTIONS):

@@ -37,3 +37,17 @@ def context_px(model: SRModel, minimum: int = 16) -> int:
     """
     margin = max(minimum, int(getattr(model, "margin", 0)))
     return margin + margin % 2
+
+
+def fitted_tile_px(model: SRModel, tile_px: int, halo_px: int) -> int:
+    """`tile_px`, shrunk where needed so that one tile and its halo make one model window.
+
+    A model that runs its own overlapping windows of `tile` pixels (ONNX models) would cut a
+    larger read into several, each with its own margin: the overlap would be paid twice, and a
+    512 px tile with its 32 px halo became four 384 px windows, 1.8 times the pixels.
+    """
+    window = int(getattr(model, "tile", 0))
+    if window <= 2 * halo_px:
+        return tile_px
+    fitted = window - 2 * halo_px
+    return min(tile_px, fitted - fitted % 2)

@@ -32,6 +32,10 @@ def open_session(
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # No memory pattern: ONNX Runtime would keep one block sized for every activation of the
+    # largest window at once. Without it a 25,000 ha date at x4 peaks 300 MB lower (1.18 GB)
+    # for about 3 % more time.
+    options.enable_mem_pattern = False
     return ort.InferenceSession(
         str(onnx_path), options, providers=list(providers or default_providers())
     )

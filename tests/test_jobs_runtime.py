@@ -13,7 +13,7 @@ from pyproj import Transformer
 from shapely.geometry import box
 from sqlalchemy import func, select
 
-from deepres.auth.clients import Principal, create_client, principal_of
+from deepres.auth.clients import Principal, create_client, principal_for_token
 from deepres.bands import OUTPUT_BANDS
 from deepres.catalog.index import write_index
 from deepres.jobs import planning, processing, scheduler, service
@@ -36,8 +36,11 @@ def rt(tmp_path: Path, scenes_catalog: Path) -> Runtime:
 
 def _principal(rt: Runtime) -> Principal:
     with rt.db.session() as s:
-        client, _ = create_client(s, rt.keys, "tester")
-        return principal_of(client)
+        _, token = create_client(s, rt.keys, "tester")
+    with rt.db.engine.connect() as conn:
+        principal = principal_for_token(conn, rt.keys, token)
+    assert principal is not None
+    return principal
 
 
 def _wire(model: Any) -> dict[str, Any]:

@@ -100,10 +100,3 @@ def principal_for_id(conn: Connection, client_id: str) -> Principal | None:
 
 def _principal(row: Row[*tuple[Any, ...]]) -> Principal:
     return Principal(row.id, row.name, tuple(row.permissions), row.token_generation or 0)
-
-
-def principal_of(client: Client) -> Principal:
-    """The caller a client row stands for."""
-    return Principal(
-        client.id, client.name, tuple(client.permissions), client.token_generation or 0
-    )

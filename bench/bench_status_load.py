@@ -25,12 +25,14 @@ import subprocess
 import tempfile
 import threading
 import time
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 import httpx
 from serve_home import SHARED, start_serve, stop_serve
 
+SOCKET_ERRORS = ("connect", "read", "write", "timeout")  # as wrk reports them
 BBOX = {"x_min": -11.765, "y_min": 24.734, "x_max": -11.752, "y_max": 24.747}
 
 
@@ -127,10 +129,8 @@ def _wrk_load(port: int, path: str, token: str, connections: int, seconds: float
         "p99_ms": ms("99%"),
         "non_2xx": int(non2xx.group(1)) if non2xx else 0,
         "socket_errors": dict(
-            zip(("connect", "read", "write", "timeout"), map(int, errors.groups()), strict=True)
-        )
-        if errors
-        else dict.fromkeys(("connect", "read", "write", "timeout"), 0),
+            zip(SOCKET_ERRORS, map(int, errors.groups()) if errors else repeat(0), strict=False)
+        ),
     }
 
 

@@ -109,10 +109,8 @@ def api(
     if fd is None:
         _warn_if_catalog_unreachable(settings)
         logging.getLogger("deepres").info("links point at %s", settings.effective_public_url)
-    if fd is None:
-        _server(settings).run()
-    else:
-        _server(settings).run(sockets=[socket.socket(fileno=fd)])  # the socket serve listens on
+    # serve's listening socket, when given, as itself (uvicorn's `fd=` would wrap it as AF_UNIX)
+    _server(settings).run(sockets=None if fd is None else [socket.socket(fileno=fd)])
 
 
 def _warn_if_catalog_unreachable(settings: Settings) -> None:

@@ -189,3 +189,19 @@ def test_status_and_list_agree_while_a_failed_search_still_has_dates_in_work(rt:
         s.get(JobDate, recorder(rt).take(TASK_PROCESS_DATE)[0]).state = DateState.PROCESSED  # type: ignore[union-attr]
     assert "status" not in _wire(service.status(rt, principal, job_id))
     assert "status" not in _wire(service.list_jobs(rt, principal, None, None))["results"][0]
+
+
+def test_a_cancel_while_the_search_ran_sticks(rt: Runtime) -> None:
+    """The search's result is recorded after the client cancelled: the job stays CANCELLED.
+
+    The job was read when the search ended; the cancel commits from another connection before
+    the search's outcome is written (a worker and the API, in the same second).
+    """
+    principal = _principal(rt)
+    job_id = _job(rt, principal, end_date=(dt.date.today() + dt.timedelta(days=30)).isoformat())
+    with rt.db.session() as s:
+        job = s.get(Job, job_id)
+        assert job is not None and job.state == JobState.NEW
+        service.cancel(rt, principal, job_id)
+        assert not planning._advance(s, job, None, watching=True)
+    assert _wire(service.status(rt, principal, job_id))["status"] == "CANCELLED"

@@ -32,6 +32,10 @@ class JobState(enum.StrEnum):
     FAILED = "FAILED"  # the search itself failed for good
 
 
+#: The states in which a job may still search: a cancel or a failure leaves them for good.
+OPEN_JOB_STATES = (JobState.NEW, JobState.ACTIVE)
+
+
 class DateState(enum.StrEnum):
     PENDING = "PENDING"
     PROCESSING = "PROCESSING"

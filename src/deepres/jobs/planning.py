@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from shapely.geometry import shape
 from sqlalchemy import select, update
@@ -16,7 +17,7 @@ from deepres.db import utcnow
 from deepres.errors import CatalogUnavailable, DeepresError
 from deepres.jobs import announcements, outbox
 from deepres.jobs.dispatch import TASK_PROCESS_DATE
-from deepres.jobs.models import DateState, Job, JobDate, JobState
+from deepres.jobs.models import OPEN_JOB_STATES, DateState, Job, JobDate, JobState
 from deepres.jobs.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ def plan(runtime: Runtime, job_id: str) -> None:
     today = utcnow().date()
     with runtime.db.session() as s:
         job = s.get(Job, job_id)
-        if job is None or job.state not in (JobState.NEW, JobState.ACTIVE):
+        if job is None or job.state not in OPEN_JOB_STATES:
             return
         window = search_window(job, today)
         job.search_attempts += 1
@@ -149,8 +150,11 @@ def _record(
     sent: list[str | None] = []
     with runtime.db.session() as s:
         job = s.get(Job, job_id)
-        if job is None or job.state not in (JobState.NEW, JobState.ACTIVE):
+        if job is None or job.state not in OPEN_JOB_STATES:
             return  # cancelled while searching: add nothing
+        watching = not job.dates and job.end_date is not None and job.end_date >= today
+        if not _advance(s, job, window, watching):
+            return  # cancelled between that read and now: add nothing either
         for row in _rows_for(job, found, lease):
             if _insert_date(s, row) is None:
                 continue
@@ -160,20 +164,29 @@ def _record(
             else:
                 failure = announcements.date_failed(job.id, row.mgrs, row.date, row.error)
                 sent.append(outbox.announce_for_job(s, job, failure))
-        if window is not None:
-            job.searched_until = window.end
-        job.search_attempts = 0
-        job.search_lease_until = None
-        watching = not job.dates and job.end_date is not None and job.end_date >= today
-        if watching:
-            job.state = JobState.ACTIVE
-            job.next_search_at = utcnow() + dt.timedelta(days=job.interval_days)
-        else:
-            job.state = JobState.SEARCHED
-            job.next_search_at = None
     outbox.dispatch_all(runtime, sent)
     for date_id in new_ids:
         runtime.send(TASK_PROCESS_DATE, date_id)
+
+
+def _advance(s: Session, job: Job, window: Window | None, watching: bool) -> bool:
+    """Record a finished search on the job, unless it left NEW/ACTIVE meanwhile (a cancel).
+
+    One conditional UPDATE, not a read and a later write: a cancel committed while the search
+    ran must stay (written back from the read, the job went ACTIVE again after its cancel).
+    """
+    values: dict[str, Any] = {
+        "search_attempts": 0,
+        "search_lease_until": None,
+        "state": JobState.ACTIVE if watching else JobState.SEARCHED,
+        "next_search_at": utcnow() + dt.timedelta(days=job.interval_days) if watching else None,
+    }
+    if window is not None:
+        values["searched_until"] = window.end
+    done = s.execute(
+        update(Job).where(Job.id == job.id, Job.state.in_(OPEN_JOB_STATES)).values(**values)
+    )
+    return bool(done.rowcount)  # type: ignore[attr-defined]
 
 
 def _search_failed(runtime: Runtime, job_id: str, message: str, attempts: int) -> None:
@@ -190,10 +203,12 @@ def _search_failed(runtime: Runtime, job_id: str, message: str, attempts: int) -
             )
             return
         job = s.get(Job, job_id)
-        if job is None or job.state not in (JobState.NEW, JobState.ACTIVE):
+        failed = s.execute(  # conditional, as in `_advance`: a cancel meanwhile stays
+            update(Job)
+            .where(Job.id == job_id, Job.state.in_(OPEN_JOB_STATES))
+            .values(state=JobState.FAILED, error=message, search_lease_until=None)
+        )
+        if job is None or not failed.rowcount:  # type: ignore[attr-defined]
             return
-        job.state = JobState.FAILED
-        job.error = message
-        job.search_lease_until = None
         sent = outbox.announce_for_job(s, job, announcements.job_failed(job.id, message))
     outbox.dispatch_all(runtime, [sent])

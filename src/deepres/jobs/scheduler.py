@@ -23,6 +23,7 @@ from deepres.db import utcnow
 from deepres.jobs import outbox
 from deepres.jobs.dispatch import TASK_PLAN_JOB, TASK_PROCESS_DATE, TASK_SEARCH_DATES
 from deepres.jobs.models import (
+    OPEN_JOB_STATES,
     DateState,
     Job,
     JobDate,
@@ -106,7 +107,7 @@ def tick(runtime: Runtime) -> TickReport:
         searches = s.scalars(
             select(Job)
             .where(
-                Job.state.in_((JobState.NEW, JobState.ACTIVE)),
+                Job.state.in_(OPEN_JOB_STATES),
                 (Job.search_lease_until.is_(None)) | (Job.search_lease_until < now),
                 (Job.state == JobState.NEW) | (Job.next_search_at <= now),
             )

@@ -25,6 +25,7 @@ from deepres.errors import Conflict, InvalidInput, NotFound, PaymentRequired
 from deepres.jobs.answers import JobCancelled, JobsPage, JobStatusData, JobSummary, StatusEntry
 from deepres.jobs.dispatch import TASK_PLAN_JOB
 from deepres.jobs.models import (
+    OPEN_JOB_STATES,
     DateState,
     Delivery,
     DeliveryState,
@@ -174,7 +175,7 @@ def _not_found(job_id: str) -> NotFound:
 
 def running(state: str, has_open_dates: bool) -> bool:
     """True while a job in `state` may still produce: searching, watching or processing."""
-    if state in (JobState.NEW, JobState.ACTIVE):
+    if state in OPEN_JOB_STATES:
         return True
     return state != JobState.CANCELLED and has_open_dates
 

@@ -42,6 +42,26 @@ def field(
     return np.clip(smooth + rng.normal(0, 150, (size, size)), 1, 10000).astype(np.uint16)
 
 
+def natural_field(size: int, seed: int = 0, slope: float = -3.0) -> npt.NDArray[np.float32]:
+    """A periodic field with a power-law spectrum (like imagery): P(f) ~ f^slope, about 2000 DN."""
+    rng = np.random.default_rng(seed)
+    fy, fx = np.fft.fftfreq(size)[:, None], np.fft.fftfreq(size)[None, :]
+    radius = np.hypot(fy, fx)
+    radius[0, 0] = 1.0
+    spectrum = radius ** (slope / 2) * np.exp(2j * np.pi * rng.random((size, size)))
+    spectrum[0, 0] = 0
+    field = np.real(np.fft.ifft2(spectrum))
+    return (2000 + 400 * field / field.std()).astype(np.float32)
+
+
+def fourier_shift(img: npt.NDArray[np.float32], dy: float, dx: float) -> npt.NDArray[np.float32]:
+    """`img` (..., H, W) moved exactly by (dy, dx) px, periodically: out(y, x) = img(y-dy, x-dx)."""
+    ky = np.fft.fftfreq(img.shape[-2])[:, None]
+    kx = np.fft.fftfreq(img.shape[-1])[None, :]
+    phase = np.exp(-2j * np.pi * (ky * dy + kx * dx))
+    return np.real(np.fft.ifft2(np.fft.fft2(img) * phase)).astype(np.float32)
+
+
 def write_scene(
     folder: Path,
     *,

@@ -7,18 +7,7 @@ import pytest
 
 from deepres.sr.bicubic import resize
 from deepres.sr.native import grid_dn, hf_ratio, low_frac, native_figures, targets_met
-
-
-def _natural(size: int, seed: int = 0, slope: float = -3.0) -> np.ndarray:
-    """A field with a power-law spectrum (like imagery): P(f) ~ f^slope, around 2000 DN."""
-    rng = np.random.default_rng(seed)
-    fy, fx = np.fft.fftfreq(size)[:, None], np.fft.fftfreq(size)[None, :]
-    radius = np.hypot(fy, fx)
-    radius[0, 0] = 1.0
-    spectrum = radius ** (slope / 2) * np.exp(2j * np.pi * rng.random((size, size)))
-    spectrum[0, 0] = 0
-    field = np.real(np.fft.ifft2(spectrum))
-    return (2000 + 400 * field / field.std()).astype(np.float32)
+from tests.scenes import natural_field
 
 
 def test_a_planted_checkerboard_is_measured_at_its_amplitude() -> None:
@@ -33,19 +22,19 @@ def test_a_planted_checkerboard_is_measured_at_its_amplitude() -> None:
 
 
 def test_content_alone_leaves_no_grid() -> None:
-    hi = resize(_natural(128)[None], 4)[0]
+    hi = resize(natural_field(128)[None], 4)[0]
     assert grid_dn(hi, 4) < 1.0
     assert grid_dn(hi + 0.0 * hi, 1) == 0.0
 
 
 def test_bicubic_adds_little_above_the_input_nyquist() -> None:
-    low = _natural(128)
+    low = natural_field(128)
     ratio = hf_ratio(resize(low[None], 4)[0], low, 4)
     assert 0.02 < ratio < 0.3
 
 
 def test_white_noise_shows_up_as_excess_high_frequency_energy() -> None:
-    low = _natural(128, seed=1)
+    low = natural_field(128, seed=1)
     up = resize(low[None], 4)[0]
     noisy = up + np.random.default_rng(2).normal(0, 100, up.shape).astype(np.float32)
     assert hf_ratio(noisy, low, 4) > 2.0
@@ -53,7 +42,7 @@ def test_white_noise_shows_up_as_excess_high_frequency_energy() -> None:
 
 
 def test_a_detail_continuing_the_input_spectrum_scores_about_one() -> None:
-    truth = _natural(512, seed=3)
+    truth = natural_field(512, seed=3)
     low = truth.reshape(128, 4, 128, 4).mean(axis=(1, 3))  # box decimation: little blur
     assert 0.5 < hf_ratio(truth, low, 4) < 2.0
 
@@ -64,8 +53,8 @@ def test_low_frac_counts_pixels_at_or_below_one_dn() -> None:
 
 
 def test_per_band_figures_and_the_targets() -> None:
-    b10 = np.stack([_natural(64, seed=s) for s in range(4)])
-    b20 = np.stack([_natural(32, seed=10 + s) for s in range(6)])
+    b10 = np.stack([natural_field(64, seed=s) for s in range(4)])
+    b20 = np.stack([natural_field(32, seed=10 + s) for s in range(6)])
     out = np.concatenate([resize(b10, 2), resize(b20, 4)])
     figures = native_figures(out, b10, b20, 2)
     assert list(figures) == ["B02", "B03", "B04", "B08", "B05", "B06", "B07", "B8A", "B11", "B12"]

@@ -38,6 +38,7 @@ from deepres.raster.tiling import (
     window_transform,
 )
 from deepres.sr.base import SRModel, context_px, fitted_tile_px
+from deepres.sr.registration import SAMPLE_PX, CoRegistered, co_registered, fuses
 from deepres.types import BBox
 
 UInt16Array = npt.NDArray[np.uint16]
@@ -91,8 +92,33 @@ def _check_arguments(model: SRModel, scale: int, tile_px: int, halo_px: int) -> 
         )
 
 
+def _co_registered(model: SRModel, reader: SceneReader, window: Window) -> SRModel:
+    """`model`, co-registered when it fuses and the scene's 20 m grid is displaced.
+
+    The displacement is measured once, on a sample of the scene about the product's centre
+    (`SAMPLE_PX` 20 m pixels a side where the scene has them), so every tile shares it.
+    """
+    if not fuses(model):
+        return model
+    grid = reader.grid
+    side = 2 * SAMPLE_PX
+
+    def start(centre: float, extent: int) -> int:
+        return max(0, min(int(centre) - side // 2, extent - side)) // 2 * 2
+
+    height, width = min(side, grid.height_10m // 2 * 2), min(side, grid.width_10m // 2 * 2)
+    row = start(window.row_off + window.height / 2, grid.height_10m)
+    col = start(window.col_off + window.width / 2, grid.width_10m)
+    sample = reader.read(Window(col, row, width, height))
+    return co_registered(model, sample.b10, sample.b20, sample.valid_20m)
+
+
 def _tags(scene: Scene, model: SRModel, scale: int, offset_dn: int) -> dict[str, str]:
-    return {
+    registration = {}
+    if isinstance(model, CoRegistered):
+        # down, right, in 20 m pixels: how far the 20 m bands were moved onto the 10 m grid
+        registration["DEEPRES_20M_SHIFT_PX"] = f"{-model.offset.dy:.3f} {-model.offset.dx:.3f}"
+    return registration | {
         "DEEPRES_MODEL": str(model.name),
         "DEEPRES_MODEL_VERSION": str(model.version),
         "DEEPRES_SCALE": str(scale),
@@ -238,6 +264,7 @@ def process_scene(
             if window is None:
                 return None
             profile = _staging_profile(grid, window, scale)
+            model = _co_registered(model, reader, window)
             plan = _Plan(reader, model, aoi, window, profile["transform"], scale, halo_px)
             all_tags = _tags(scene, model, scale, reader.offset_dn) | dict(tags or {})
             out_path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,8 @@
 The inputs are degraded by the scale (Gaussian MTF blur, decimation), super-resolved back and
 compared with the originals: fusion on the 20 m bands (DSen2's protocol: both resolutions
 degraded x2), spatial xN on the 10 m bands (both degraded xN). For spatial xN the 20 m bands
-have no truth at 10 m; they are scored after degrading the answer x2 back to 20 m.
+have no truth at 10 m; they are scored after degrading the answer x2 back to 20 m. A fusing model
+runs as the service runs it: co-registered where the degraded input's 20 m grid is displaced.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from deepres.sr.base import FloatArray, SRModel
 from deepres.sr.bicubic import Bicubic
 from deepres.sr.degrade import degrade
 from deepres.sr.metrics import quality, spectral_consistency
+from deepres.sr.registration import co_registered
 
 
 def crop_for(b10: FloatArray, b20: FloatArray, scale: int) -> tuple[FloatArray, FloatArray]:
@@ -39,7 +41,7 @@ def fusion_task(model: SRModel, b10: FloatArray, b20: FloatArray) -> dict[str, A
     b10, b20 = crop_for(b10, b20, 2)
     in10, in20 = degrade(b10, 2), degrade(b20, 2)
     report: dict[str, Any] = {"bands": "B05 B06 B07 B8A B11 B12"}
-    for key, m in (("model", model), ("bicubic", Bicubic())):
+    for key, m in (("model", co_registered(model, in10, in20)), ("bicubic", Bicubic())):
         out = m.upscale(in10, in20, 1)
         report[key] = _score(out[4:], b20, 2)
         report[key]["consistency"] = spectral_consistency(out, in10, in20, 1)
@@ -52,7 +54,7 @@ def spatial_task(model: SRModel, b10: FloatArray, b20: FloatArray, scale: int) -
     b10, b20 = crop_for(b10, b20, scale)
     in10, in20 = degrade(b10, scale), degrade(b20, scale)
     report: dict[str, Any] = {"bands": "B02 B03 B04 B08", "scale": scale}
-    for key, m in (("model", model), ("bicubic", Bicubic())):
+    for key, m in (("model", co_registered(model, in10, in20)), ("bicubic", Bicubic())):
         out = m.upscale(in10, in20, scale)
         report[key] = _score(out[:4], b10, scale)
         report[key]["psnr_20m_bands_at_20m"] = round(

@@ -26,6 +26,7 @@ import numpy as np
 from deepres.bands import BANDS_10M, OUTPUT_BANDS
 from deepres.sr.base import FloatArray, SRModel
 from deepres.sr.bicubic import Bicubic
+from deepres.sr.registration import co_registered
 
 BORDER_INPUT_PX = 8
 LOW_DN = 1.0
@@ -140,9 +141,11 @@ def native_report(
     models: dict[str, Any], b10: FloatArray, b20: FloatArray, scale: int
 ) -> dict[str, dict[str, Any]]:
     """Per band: the figures of each `SRModel` in `models` (name -> model) on native input,
-    side by side, and whether the first model meets `targets_met` against the last."""
+    side by side, and whether the first model meets `targets_met` against the last. A fusing
+    model runs as the service runs it: co-registered where this input's 20 m grid is displaced.
+    """
     figures = {
-        name: native_figures(m.upscale(b10, b20, scale), b10, b20, scale)
+        name: native_figures(co_registered(m, b10, b20).upscale(b10, b20, scale), b10, b20, scale)
         for name, m in models.items()
     }
     names = list(figures)

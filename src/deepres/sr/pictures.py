@@ -19,6 +19,7 @@ from rasterio.io import MemoryFile
 from deepres.bands import OUTPUT_BANDS, RGB_BANDS, SWIR_BANDS
 from deepres.sr.base import FloatArray, SRModel
 from deepres.sr.bicubic import Bicubic
+from deepres.sr.registration import co_registered
 
 UInt8Array = npt.NDArray[np.uint8]
 GAP_PX = 6
@@ -94,6 +95,7 @@ def compare_png(
     model: SRModel, b10: FloatArray, b20: FloatArray, crop: Crop, scale: int, context: int = 16
 ) -> bytes:
     """PNG of `crop` (plus `context` px fed but not shown) as `panel_rows` lays it out."""
+    model = co_registered(model, b10, b20)  # measured on the whole scene, as the service does
     grown = Crop(crop.row - context, crop.col - context, crop.size + 2 * context)
     if grown.row < 0 or grown.col < 0:
         raise ValueError(f"the crop needs {context} px of context inside the scene")

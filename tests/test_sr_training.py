@@ -7,6 +7,7 @@ with more steps (see the model card).
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -155,3 +156,34 @@ def test_a_run_goes_on_from_its_checkpoint(shared_data: Path, tmp_path: Path) ->
     assert last["config"]["resumed_from"] == "step 2 of a run of --steps 2"
     with pytest.raises(ValueError, match="past --steps"):
         train(config(tmp_path / "third", 2, tmp_path / "second" / "last.pt"))
+
+
+@pytest.mark.realdata
+def test_refigure_measures_a_released_card_again_from_its_onnx(
+    exported: Path, shared_data: Path, tmp_path: Path
+) -> None:
+    """`sr refigure` replaces stale figures and keeps what only the checkpoint could tell."""
+    from typer.testing import CliRunner
+
+    from deepres.cli.sr import sr_app
+
+    onnx = tmp_path / "tiny-test.onnx"
+    shutil.copy(exported, onnx)
+    stale = ModelCard.load(exported.with_suffix(".json"))
+    kept = {"steps": 3, "minutes": 0.1}
+    stale = stale.model_copy(
+        update={"validation_metrics": {"per_block": {"stale": {}}, "training": kept}}
+    )
+    stale.save(onnx.with_suffix(".json"))
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / f"{PATCH}.npz").symlink_to(shared_data / "sr-train" / f"{PATCH}.npz")
+    scene = shared_data / "native" / "bigearthnet_S2A_MSIL2A_20170613T101031_87_48"
+    args = ["refigure", str(onnx), "--data", str(data), "--check-scene", str(scene)]
+    result = CliRunner().invoke(sr_app, args)
+    assert result.exit_code == 0, result.output
+    report = ModelCard.load(onnx.with_suffix(".json")).validation_metrics
+    assert set(report["per_block"]) == {PATCH}
+    assert set(report["cross_scene"]) == set(report["native"]) == {scene.name}
+    assert report["training"] == kept
+    assert json.loads(result.stdout)["validation"] == report["mean_over_blocks"]

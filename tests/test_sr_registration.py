@@ -138,10 +138,11 @@ def test_the_service_co_registers_once_per_product(
     for tile_px in (64, 256):  # many tiles, one tile: the tiles share the offset and join
         out = tmp_path / f"tiles-{tile_px}.tif"
         info = process_scene(scene.scene, None, fusing_model, 2, out, tile_px=tile_px)
-        assert info is not None
+        assert info is not None and info.shift_20m_px is not None
         with rasterio.open(out) as ds:
             tags.append(ds.tags()["DEEPRES_20M_SHIFT_PX"])
             pixels.append(ds.read().astype(np.int32))
+        assert tags[-1] == "{:.3f} {:.3f}".format(*info.shift_20m_px)
     assert tags[0] == tags[1]
     dy, dx = (float(v) for v in tags[0].split())
     assert dy == pytest.approx(-0.35, abs=0.03) and dx == pytest.approx(0.2, abs=0.03)
@@ -149,6 +150,7 @@ def test_the_service_co_registers_once_per_product(
 
     aligned = synthetic_scene(side_px=256)  # B8A unrelated to B08
     out = tmp_path / "aligned.tif"
-    assert process_scene(aligned.scene, None, fusing_model, 2, out) is not None
+    info = process_scene(aligned.scene, None, fusing_model, 2, out)
+    assert info is not None and info.shift_20m_px is None
     with rasterio.open(out) as ds:
         assert "DEEPRES_20M_SHIFT_PX" not in ds.tags()

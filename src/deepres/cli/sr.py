@@ -105,6 +105,7 @@ def upscale(
                 "cols": info.width,
                 "epsg": info.epsg,
                 "resolution": info.resolution,
+                "shift_20m_px": info.shift_20m_px,
             }
         )
     )

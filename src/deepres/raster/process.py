@@ -67,6 +67,8 @@ class ProductInfo:
     height: int
     resolution: float  # pixel size in CRS units: the scene's 10 m grid pixel / scale
     bands: tuple[str, ...] = OUTPUT_BANDS
+    #: (down, right) in 20 m pixels the 20 m bands were moved onto the 10 m grid; None: not moved
+    shift_20m_px: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -113,11 +115,16 @@ def _co_registered(model: SRModel, reader: SceneReader, window: Window) -> SRMod
     return co_registered(model, sample.b10, sample.b20, sample.valid_20m)
 
 
+def _shift_20m_px(model: SRModel) -> tuple[float, float] | None:
+    if not isinstance(model, CoRegistered):
+        return None
+    return -model.offset.dy, -model.offset.dx
+
+
 def _tags(scene: Scene, model: SRModel, scale: int, offset_dn: int) -> dict[str, str]:
     registration = {}
-    if isinstance(model, CoRegistered):
-        # down, right, in 20 m pixels: how far the 20 m bands were moved onto the 10 m grid
-        registration["DEEPRES_20M_SHIFT_PX"] = f"{-model.offset.dy:.3f} {-model.offset.dx:.3f}"
+    if (shift := _shift_20m_px(model)) is not None:
+        registration["DEEPRES_20M_SHIFT_PX"] = f"{shift[0]:.3f} {shift[1]:.3f}"
     return registration | {
         "DEEPRES_MODEL": str(model.name),
         "DEEPRES_MODEL_VERSION": str(model.version),
@@ -290,4 +297,5 @@ def process_scene(
         width=width,
         height=height,
         resolution=float(t.a),
+        shift_20m_px=_shift_20m_px(plan.model),
     )

@@ -233,6 +233,14 @@ def test_items_are_made_only_for_stored_products_and_round_trip_through_pystac()
     assert item.get_self_href() == f"{links.items}/j1-29RKH-2020-02-19"
 
 
+def test_an_item_says_when_its_20m_bands_were_co_registered() -> None:
+    moved = stac.product_item(_row(shift_20m_px=[-0.29, -0.21]), "https://files/x.tif")
+    assert moved.properties["deepres:shift_20m_px"] == [-0.29, -0.21]
+    for product in ({}, {"shift_20m_px": None}):  # aligned, and products from before the field
+        plain = stac.product_item(_row(**product), "https://files/x.tif")
+        assert "deepres:shift_20m_px" not in plain.properties
+
+
 def test_a_collection_without_products_spans_the_aoi_from_the_start_date() -> None:
     body = stac.job_collection(_job(), [_row("PENDING")], lambda key: key)
     assert body["extent"]["spatial"]["bbox"] == [[-11.8, 24.7, -11.7, 24.8]]

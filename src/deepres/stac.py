@@ -146,6 +146,9 @@ def product_item(row: JobDate, href: str, *, links: StacLinks | None = None) -> 
         "deepres:source_item": product.get("scene_id") or row.item_id,
         "constellation": "sentinel-2",
     }
+    if product.get("shift_20m_px"):
+        # (down, right) in 20 m pixels: the 20 m bands were co-registered with the 10 m bands
+        properties["deepres:shift_20m_px"] = [float(v) for v in product["shift_20m_px"]]
     item = pystac.Item(
         id=item_id(row.job_id, row.mgrs, row.date),
         geometry=geometry,

@@ -116,6 +116,7 @@ def _produce(runtime: Runtime, row: JobDate, scene: dict[str, Any], job: Job) ->
                 "model_version": model.version,
                 "scale": job.scale,
                 "scene_id": row.item_id,
+                "shift_20m_px": info.shift_20m_px,
             }
     except Stopped:
         raise

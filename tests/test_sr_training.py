@@ -23,7 +23,13 @@ pytest.importorskip("onnx")
 
 from deepres.sr.network import set_correction_steps  # noqa: E402
 from deepres.sr.release import release  # noqa: E402  (needs torch)
-from deepres.sr.training import TorchSR, TrainConfig, load_checkpoint, train  # noqa: E402
+from deepres.sr.training import (  # noqa: E402
+    TorchSR,
+    TrainConfig,
+    checkpoint_from_onnx,
+    load_checkpoint,
+    train,
+)
 
 PATCH = "bigearthnet_S2A_MSIL2A_20170617T113321_36_85"
 
@@ -187,3 +193,45 @@ def test_refigure_measures_a_released_card_again_from_its_onnx(
     assert set(report["cross_scene"]) == set(report["native"]) == {scene.name}
     assert report["training"] == kept
     assert json.loads(result.stdout)["validation"] == report["mean_over_blocks"]
+
+
+@pytest.mark.realdata
+def test_a_released_onnx_file_gives_its_checkpoint_back(exported: Path, tmp_path: Path) -> None:
+    """The shipped model can be fine-tuned or released again though its .pt is gone."""
+    original = torch.load(exported.parent / "best.pt", map_location="cpu", weights_only=True)
+    rebuilt = checkpoint_from_onnx(exported)
+    assert set(rebuilt["state"]) == set(original["state"])
+    for key, value in original["state"].items():
+        assert torch.allclose(rebuilt["state"][key], value, atol=1e-7), key
+    assert rebuilt["validation"]["step"] == 3
+    bare = tmp_path / "bare.onnx"  # a card without its training record cannot be rebuilt
+    shutil.copy(exported, bare)
+    card = ModelCard.load(exported.with_suffix(".json"))
+    card.model_copy(update={"validation_metrics": {}}).save(bare.with_suffix(".json"))
+    with pytest.raises(ValueError, match="no training record"):
+        checkpoint_from_onnx(bare)
+
+
+def test_the_shipped_network_is_rebuilt_from_its_onnx_file() -> None:
+    from deepres.sr import DEFAULT_MODEL
+    from deepres.sr.registry import find_model
+    from tests.scenes import natural_field
+
+    shipped = get_model(DEFAULT_MODEL, threads=1)
+    net, ckpt = load_checkpoint(find_model(DEFAULT_MODEL).onnx_path)
+    assert ckpt["validation"]["step"] == shipped.card.validation_metrics["training"]["steps"]
+    b10 = np.stack([natural_field(64, seed) for seed in range(4)])
+    b20 = np.stack([natural_field(32, seed) for seed in range(4, 10)])
+    for scale in (1, 4):
+        diff = shipped.upscale(b10, b20, scale) - TorchSR(net).upscale(b10, b20, scale)
+        assert np.abs(diff).max() < 0.1  # DN
+
+
+@pytest.mark.realdata
+def test_training_goes_on_from_a_released_onnx_file(
+    exported: Path, shared_data: Path, tmp_path: Path
+) -> None:
+    summary = train(tiny(shared_data, tmp_path, steps=4, val_every=1, resume=exported))
+    assert [h["step"] for h in summary["history"]] == [4]
+    _, ckpt = load_checkpoint(tmp_path / "last.pt")
+    assert ckpt["config"]["resumed_from"].startswith("step 3 of a run of --steps 3")

@@ -236,7 +236,10 @@ def train(
     check_scene: CheckSceneOpt = None,
     resume: Annotated[
         Path | None,
-        typer.Option(help="Go on from this checkpoint (best.pt / last.pt of this config)."),
+        typer.Option(
+            help="Go on from this checkpoint (best.pt / last.pt of this config), or from a "
+            "released MODEL.onnx and its card (the shipped model: fine-tune it)."
+        ),
     ] = None,
 ) -> None:
     """Train deepres-s2sr (Wald's protocol and a native-input prior), export ONNX + card."""

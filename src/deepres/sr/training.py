@@ -325,7 +325,7 @@ def _resume(net: S2SR, config: TrainConfig) -> int:
     """
     if config.resume is None:
         return 0
-    ckpt = torch.load(config.resume, map_location="cpu", weights_only=True)
+    ckpt = _read_checkpoint(config.resume)
     net.load_state_dict(ckpt["state"])
     step, was = int(ckpt["validation"]["step"]), ckpt["config"]
     if step >= config.steps:
@@ -357,11 +357,8 @@ def save_checkpoint(path: Path, net: S2SR, config: TrainConfig, entry: dict[str,
     torch.save({"state": net.state_dict(), "config": cfg, "validation": entry}, path)
 
 
-def load_checkpoint(path: Path) -> tuple[S2SR, dict[str, Any]]:
-    """(network in eval mode, saved metadata) from `save_checkpoint`."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    cfg = ckpt["config"]
-    net = S2SR(
+def _architecture(cfg: dict[str, Any]) -> S2SR:
+    return S2SR(
         width=cfg["width"],
         depth=cfg["depth"],
         iterations=cfg["iterations"],
@@ -369,6 +366,99 @@ def load_checkpoint(path: Path) -> tuple[S2SR, dict[str, Any]]:
         fusion_depth=cfg["fusion_depth"],
         consistency_mtf=cfg.get("consistency_mtf", 0.45),
     )
+
+
+def load_checkpoint(path: Path) -> tuple[S2SR, dict[str, Any]]:
+    """(network in eval mode, saved metadata) from `save_checkpoint`, or from a released ONNX
+    file and its card (`checkpoint_from_onnx`)."""
+    ckpt = _read_checkpoint(path)
+    net = _architecture(ckpt["config"])
     net.load_state_dict(ckpt["state"])
     net.eval()
     return net, ckpt
+
+
+def _read_checkpoint(path: Path) -> dict[str, Any]:
+    if Path(path).suffix == ".onnx":
+        return checkpoint_from_onnx(Path(path))
+    ckpt: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+    return ckpt
+
+
+def _log_normalisation(graph: Any, band_input: str) -> tuple[Any, Any]:
+    """(mean, std) of log DN the graph applies to `band_input`: Clip -> Log -> Sub -> Div."""
+    from onnx import AttributeProto, numpy_helper
+
+    consts = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    by_input: dict[str, list[Any]] = {}
+    for node in graph.node:
+        for name in node.input:
+            by_input.setdefault(name, []).append(node)
+    chain, found = ["Clip", "Log", "Sub", "Div"], []
+    value = band_input
+    for op in chain:
+        step = next((n for n in by_input.get(value, []) if n.op_type == op), None)
+        if step is None:
+            break
+        if op in ("Sub", "Div"):
+            found.append(consts[step.input[1]].reshape(-1))
+        value = step.output[0]
+    if len(found) == 2:
+        return found[0], found[1]
+    for node in graph.node:  # the If branches: the first that normalises this input
+        for attr in node.attribute:
+            if attr.type == AttributeProto.GRAPH:
+                try:
+                    return _log_normalisation(attr.g, band_input)
+                except ValueError:
+                    continue
+    raise ValueError(f"no log normalisation of {band_input} in the graph")
+
+
+def checkpoint_from_onnx(onnx_path: Path) -> dict[str, Any]:
+    """A `save_checkpoint`-like record rebuilt from a released ONNX file and its card.
+
+    The learned weights are the graph's initializers (every branch names them after the
+    network's state dict, behind an `x{scale}_` prefix); the log normalisation, folded into
+    constants at export, is read off the first Sub / Div after each input's Log; architecture,
+    step and wall time come from the card's training record. So a shipped model can be
+    fine-tuned (`--resume MODEL.onnx`) or released again without its original checkpoint.
+    """
+    import onnx
+    from onnx import AttributeProto, numpy_helper
+
+    from deepres.sr.card import ModelCard
+
+    card = ModelCard.load(onnx_path.with_suffix(".json"))
+    record = card.validation_metrics.get("training")
+    if not record or "config" not in record:
+        raise ValueError(f"{onnx_path}'s card has no training record to rebuild the network")
+    graph = onnx.load(str(onnx_path)).graph
+    weights: dict[str, torch.Tensor] = {}
+
+    def collect(g: Any) -> None:
+        for init in g.initializer:
+            _prefix, _, key = init.name.partition(".")
+            if key and key not in weights:  # the fusion net repeats in every branch
+                weights[key] = torch.from_numpy(numpy_helper.to_array(init).copy())
+        for node in g.node:
+            for attr in node.attribute:
+                if attr.type == AttributeProto.GRAPH:
+                    collect(attr.g)
+
+    collect(graph)
+    mean10, std10 = _log_normalisation(graph, "b10")
+    mean20, std20 = _log_normalisation(graph, "b20")
+    net = _architecture(record["config"])
+    weights["scale.mean"] = torch.from_numpy(np.concatenate([mean10, mean20])).view(1, -1, 1, 1)
+    weights["scale.std"] = torch.from_numpy(np.concatenate([std10, std20])).view(1, -1, 1, 1)
+    missing, unexpected = net.load_state_dict(weights, strict=False)
+    # the nets share one LogScale (its other names) and fixed filters are made, not learned
+    fixed = set(net.state_dict()) - {k for k, _ in net.named_parameters(remove_duplicate=False)}
+    if unexpected or set(missing) - fixed:
+        raise ValueError(
+            f"{onnx_path} does not fit the card's architecture: missing "
+            f"{sorted(set(missing) - fixed)}, unexpected {sorted(unexpected)}"
+        )
+    entry = {"step": record["steps"], "minutes": record["minutes"]}
+    return {"state": net.state_dict(), "config": record["config"], "validation": entry}

@@ -36,7 +36,6 @@ from deepres.catalog.scene import Scene
 from deepres.raster import process_scene, validate_cog
 from deepres.sr import get_model
 from deepres.sr.base import FloatArray
-from deepres.sr.registration import box_to_20m
 
 EPSG = 32629
 LEFT, TOP = 600000.0, 5800000.0
@@ -77,7 +76,7 @@ def write_scene(folder: Path, displaced_px: float = 0.0) -> None:
     if displaced_px:
         with rasterio.open(folder / "B08.tif") as src:
             nir = src.read(1).astype(np.float32)
-        moved = box_to_20m(scenes.fourier_shift(nir, 2 * displaced_px, 2 * displaced_px))
+        moved = scenes.displaced_20m(nir, displaced_px, displaced_px)
         with rasterio.open(folder / "B8A.tif", "r+") as dst:
             dst.write(np.clip(np.rint(moved), 1, 65535).astype(np.uint16), 1)
 

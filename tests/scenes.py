@@ -62,6 +62,13 @@ def fourier_shift(img: npt.NDArray[np.float32], dy: float, dx: float) -> npt.NDA
     return np.real(np.fft.ifft2(np.fft.fft2(img) * phase)).astype(np.float32)
 
 
+def displaced_20m(fine: npt.NDArray[np.float32], dy: float, dx: float) -> npt.NDArray[np.float32]:
+    """A 10 m field as a 20 m band that sits (dy, dx) 20 m pixels off the 10 m grid sees it."""
+    from deepres.sr.registration import box_to_20m
+
+    return box_to_20m(fourier_shift(fine, 2 * dy, 2 * dx))
+
+
 def write_scene(
     folder: Path,
     *,

@@ -15,14 +15,13 @@ from deepres.sr.degrade import degrade
 from deepres.sr.metrics import quality
 from deepres.sr.registration import (
     CoRegistered,
-    box_to_20m,
     co_registered,
     estimate_offset,
     shift,
     shift_bands,
 )
 from deepres.sr.scene_dir import read_scene_dir
-from tests.scenes import fourier_shift, natural_field
+from tests.scenes import displaced_20m, fourier_shift, natural_field
 
 ALIGNED_SCENE = "native/T18SVG_20160112_L1C"  # its 20 m grid sits within 0.04 px
 
@@ -30,7 +29,7 @@ ALIGNED_SCENE = "native/T18SVG_20160112_L1C"  # its 20 m grid sits within 0.04 p
 def displaced_pair(side: int, dy: float, dx: float, seed: int = 0) -> tuple[FloatArray, FloatArray]:
     """Ten bands of one natural field whose 20 m content sits (dy, dx) 20 m pixels off."""
     fine = natural_field(side, seed)
-    coarse = box_to_20m(fourier_shift(fine, 2 * dy, 2 * dx))
+    coarse = displaced_20m(fine, dy, dx)
     return np.stack([fine] * 4), np.stack([coarse] * 6)
 
 
@@ -119,7 +118,7 @@ def _write_displaced_scene(make: Any, dy: float, dx: float) -> Any:
     """A synthetic scene folder whose B08 and B8A show one field, B8A (dy, dx) px off."""
     scene = make(side_px=256)
     fine = natural_field(256, seed=4)
-    for band, data in (("B08", fine), ("B8A", box_to_20m(fourier_shift(fine, 2 * dy, 2 * dx)))):
+    for band, data in (("B08", fine), ("B8A", displaced_20m(fine, dy, dx))):
         path = scene.folder / f"{band}.tif"
         with rasterio.open(path) as src:
             profile = src.profile

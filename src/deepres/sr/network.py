@@ -74,8 +74,8 @@ def degrade_t(x: torch.Tensor, factor: int, mtf: float) -> torch.Tensor:
         return x
     wy, wx, pad = degrade_weights(x.shape[1], factor, mtf)
     x = F.pad(x, (pad,) * 4, mode="replicate")
-    x = F.conv2d(x, wy.to(x.dtype), stride=(factor, 1), groups=x.shape[1])
-    return F.conv2d(x, wx.to(x.dtype), stride=(1, factor), groups=x.shape[1])
+    x = F.conv2d(x, wy.to(x), stride=(factor, 1), groups=x.shape[1])
+    return F.conv2d(x, wx.to(x), stride=(1, factor), groups=x.shape[1])
 
 
 class Degrade(nn.Module):

@@ -24,30 +24,35 @@ from deepres.sr.native import FIT_RANGE, TOP
 HF_BAND = (0.5, 1.4)
 
 
-@lru_cache(maxsize=16)
-def _rings(h: int, w: int) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """(ring index per frequency, Hann window, number of rings) for an h x w image."""
+@lru_cache(maxsize=32)
+def _rings(
+    h: int, w: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(flat positions kept, their ring, pixels per ring, Hann window, ring frequencies) of an
+    h x w image, on `device` (made once per size: no host round trip inside a training step)."""
     fy, fx = torch.fft.fftfreq(h, dtype=torch.float64), torch.fft.fftfreq(w, dtype=torch.float64)
     radius = torch.sqrt(fy[:, None] ** 2 + fx[None, :] ** 2)
     step = 1.0 / min(h, w)
-    ring = torch.round(radius / step).long()
+    rings = int(0.5 / step)
+    ring = torch.round(radius / step).long().reshape(-1)
+    pos = torch.nonzero((ring >= 1) & (ring <= rings)).reshape(-1)
+    count = torch.bincount(ring[pos], minlength=rings + 1).clamp(min=1)
     window = torch.outer(torch.hann_window(h, periodic=False), torch.hann_window(w, periodic=False))
-    return ring, window.float(), int(0.5 / step)
+    freqs = torch.arange(rings + 1, dtype=torch.float64) / min(h, w)
+    return tuple(  # type: ignore[return-value]
+        t.to(device) for t in (pos, ring[pos], count, window.float(), freqs)
+    )
 
 
 def radial_power(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(frequencies, mean power per ring) of (N, C, H, W), averaged over N: (C, R) power."""
     _, c, h, w = x.shape
-    ring, window, rings = _rings(h, w)
-    x = (x - x.mean(dim=(2, 3), keepdim=True)) * window.to(x.device)
+    pos, idx, count, window, freqs = _rings(h, w, x.device)
+    x = (x - x.mean(dim=(2, 3), keepdim=True)) * window
     power = (torch.fft.fft2(x).abs() ** 2 / (h * w)).mean(dim=0).reshape(c, -1)
-    idx = ring.reshape(-1).to(x.device)
-    keep = (idx >= 1) & (idx <= rings)
-    total = torch.zeros(c, rings + 1, dtype=power.dtype, device=x.device)
-    total.index_add_(1, idx[keep], power[:, keep])
-    count = torch.bincount(idx[keep], minlength=rings + 1).clamp(min=1).to(power.dtype)
-    freqs = torch.arange(rings + 1, dtype=power.dtype, device=x.device) / min(h, w)
-    return freqs[1:], (total / count)[:, 1:]
+    total = torch.zeros(c, len(freqs), dtype=power.dtype, device=x.device)
+    total.index_add_(1, idx, power.index_select(1, pos))
+    return freqs[1:].to(power.dtype), (total / count.to(power.dtype))[:, 1:]
 
 
 def hf_ratios(out: torch.Tensor, inp: torch.Tensor, cell: int) -> torch.Tensor:

@@ -159,9 +159,64 @@ def test_a_run_goes_on_from_its_checkpoint(shared_data: Path, tmp_path: Path) ->
     summary = train(config(tmp_path / "second", 4, tmp_path / "first" / "last.pt"))
     assert [h["step"] for h in summary["history"]] == [3, 4]  # on from step 2, not again
     _, last = load_checkpoint(tmp_path / "second" / "last.pt")
-    assert last["config"]["resumed_from"] == "step 2 of a run of --steps 2"
+    assert last["config"]["resumed_from"] == "step 2 of a run of --steps 2 --batch 2"
     with pytest.raises(ValueError, match="past --steps"):
         train(config(tmp_path / "third", 2, tmp_path / "second" / "last.pt"))
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_a_longer_resumed_run_keeps_the_prior_of_the_weights_it_goes_on_from(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """More --steps move the prior's ramp later; a settled model must not train without it."""
+    train(tiny(shared_data, tmp_path / "first", steps=4, val_every=4, prior_start=0.25))
+    # on its own, this schedule would keep the prior off until step 6 and weak until 12
+    again = tiny(shared_data, tmp_path / "second", steps=12, val_every=1, prior_start=0.5)
+    again.resume = tmp_path / "first" / "last.pt"
+    history = train(again)["history"]
+    assert "grid2" in history[0]["terms"] and "hf4" in history[0]["terms"]  # step 5: prior on
+    _, ckpt = load_checkpoint(tmp_path / "second" / "best.pt")  # settled: it may compete
+    assert ckpt["config"]["resumed_from"] == "step 4 of a run of --steps 4 --batch 2"
+    lineage = tiny(shared_data, tmp_path / "third", steps=13, val_every=1)
+    lineage.resume = tmp_path / "second" / "last.pt"
+    train(lineage)
+    _, ckpt = load_checkpoint(tmp_path / "third" / "last.pt")
+    assert ckpt["config"]["resumed_from"] == (
+        "step 12 of a run of --steps 12 --batch 2, "
+        "itself going on from step 4 of a run of --steps 4 --batch 2"
+    )
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_a_time_schedule_ends_its_cosine_at_the_wall_time_given(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With --time-schedule a run cut by --minutes has annealed; by steps it would not have."""
+    import itertools
+
+    from deepres.sr import training
+
+    clock = itertools.count(0.0, 0.5)  # every reading of the clock: half a second later
+    monkeypatch.setattr(training.time, "monotonic", lambda: next(clock))
+    config = tiny(shared_data, tmp_path, steps=100_000, val_every=100_000, max_minutes=0.2)
+    config.time_schedule = True
+    last = train(config)["history"][-1]
+    assert 10 < last["step"] < 100
+    by_steps = training._lr_at(last["step"] - 1, config.steps, config.lr)  # same warm-up
+    assert last["lr"] < 0.1 * by_steps
+
+
+def test_a_card_writes_back_the_options_that_made_its_weights() -> None:
+    from deepres.sr.training import command_options
+
+    config = TrainConfig(Path("d"), Path("o"), steps=10_000, batch=64, lr=1e-3, device="cuda")
+    config.max_minutes, config.time_schedule = 7.0, True
+    options = command_options(json.loads(json.dumps(config.__dict__, default=str)))
+    expected = "--steps 10000 --minutes 7 --time-schedule --batch 64 --lr 0.001 --device cuda"
+    assert options == expected
+    assert command_options({"steps": 9000}) == "--steps 9000"  # an older card's config
 
 
 @pytest.mark.realdata
@@ -235,3 +290,23 @@ def test_training_goes_on_from_a_released_onnx_file(
     assert [h["step"] for h in summary["history"]] == [4]
     _, ckpt = load_checkpoint(tmp_path / "last.pt")
     assert ckpt["config"]["resumed_from"].startswith("step 3 of a run of --steps 3")
+
+
+def test_band_jitter_varies_band_ratios_from_crop_to_crop_alike_at_both_resolutions() -> None:
+    from deepres.sr.dataset import BandStack
+    from deepres.sr.training import CropSampler
+
+    rng = np.random.default_rng(3)
+    b10 = np.full((4, 16, 16), 1000.0, np.float32)
+    b20 = np.full((6, 8, 8), 2000.0, np.float32)
+    stack = BandStack("flat", b10, b20, "L2A", "")
+    plain = CropSampler([stack], 8, rng).batch(4)
+    assert float(plain[0].min()) == float(plain[0].max()) == 1000.0
+    a, b = CropSampler([stack], 8, rng, jitter=0.2).batch(64)
+    g10, g20 = a.numpy() / 1000.0, b.numpy() / 2000.0
+    # one gain per band and crop: the same at every pixel of that band ...
+    assert np.allclose(g10, g10[:, :, :1, :1]) and np.allclose(g20, g20[:, :, :1, :1])
+    gains = np.concatenate([g10[:, :, 0, 0], g20[:, :, 0, 0]], axis=1)
+    # ... drawn apart for every band (the ratio between two bands changes from crop to crop)
+    assert 0.1 < float(np.log(gains).std()) < 0.3
+    assert float(np.log(gains[:, 0] / gains[:, 4]).std()) > 0.1

@@ -227,13 +227,37 @@ def train(
     out_dir: Annotated[Path, typer.Option("--out", help="Checkpoints and the exported model.")],
     native: NativeOpt = None,
     name: Annotated[str, typer.Option(help="Name of the exported model.")] = "deepres-s2sr",
-    version: Annotated[str, typer.Option(help="Version written into the model card.")] = "2",
+    version: Annotated[str, typer.Option(help="Version written into the model card.")] = "3",
     steps: Annotated[int, typer.Option(help="Optimiser steps.")] = 16000,
     minutes: Annotated[float | None, typer.Option(help="Stop after this wall time.")] = None,
+    time_schedule: Annotated[
+        bool,
+        typer.Option(
+            help="Run the learning rate's cosine over --minutes of wall time rather than over "
+            "--steps (a run on a device whose step rate is not known ahead still ends its "
+            "schedule)."
+        ),
+    ] = False,
+    batch: Annotated[int, typer.Option(help="Crops per step (Wald losses).")] = 16,
+    lr: Annotated[float, typer.Option(help="Peak learning rate (Adam).")] = 2e-3,
+    prior_batch: Annotated[int, typer.Option(help="Native crops per prior step.")] = 4,
+    prior_hf_weight: Annotated[
+        float, typer.Option(help="Weight of the native prior's high-frequency energy term.")
+    ] = 0.2,
     seed: Annotated[int, typer.Option(help="Seed for crops, augmentation and weights.")] = 0,
     threads: Annotated[int, typer.Option(help="Torch threads.")] = 1,
+    device: Annotated[
+        str, typer.Option(help="Torch device to train on: cpu, or cuda where a GPU is.")
+    ] = "cpu",
     val_every: Annotated[int, typer.Option(help="Validate every N steps.")] = 2000,
     check_scene: CheckSceneOpt = None,
+    band_jitter: Annotated[
+        float,
+        typer.Option(
+            help="Sigma of a random log gain per band and crop (0: none): band ratios vary "
+            "from crop to crop, so the net reads them from its input."
+        ),
+    ] = 0.0,
     resume: Annotated[
         Path | None,
         typer.Option(
@@ -260,9 +284,16 @@ def train(
         native_dir=native,
         steps=steps,
         max_minutes=minutes,
+        time_schedule=time_schedule,
+        batch=batch,
+        lr=lr,
+        prior_batch=prior_batch,
+        prior_hf_weight=prior_hf_weight,
         seed=seed,
         threads=threads,
+        device=device,
         val_every=val_every,
+        band_jitter=band_jitter,
         resume=resume,
     )
     run_training(config)
@@ -324,7 +355,7 @@ def release_checkpoint(
     data_dir: Annotated[Path, typer.Option("--data", help="Folder of sr-train .npz stacks.")],
     native: NativeOpt = None,
     name: Annotated[str, typer.Option(help="Name of the exported model.")] = "deepres-s2sr",
-    version: Annotated[str, typer.Option(help="Version written into the model card.")] = "2",
+    version: Annotated[str, typer.Option(help="Version written into the model card.")] = "3",
     threads: Annotated[int, typer.Option(help="ONNX Runtime threads.")] = 1,
     check_scene: CheckSceneOpt = None,
 ) -> None:

@@ -34,11 +34,13 @@ DESIGN = (
     "shuffle xf, residual over bicubic. After each net one low-frequency correction "
     "log_out += bicubic_up(log(input) - log(degrade(exp(log_out)))) with the Wald Gaussian, so "
     "the output degraded back matches its input. Training: Wald's protocol (Gaussian MTF at "
-    "Nyquist, decimation) at x2 and x4 on flipped / rotated crops; the 20 m bands' spatial "
+    "Nyquist, decimation) at x2 and x4 on flipped / rotated crops (each band of a crop scaled "
+    "by its own random gain where `band_jitter` > 0); the 20 m bands' spatial "
     "outputs are also trained one level up (all bands degraded to 20 m x f, asked back at "
     "20 m), so no output phase is left unsupervised; a native-input prior (no degradation) "
     "penalises the mean pattern on the input grid and high-frequency energy outside "
-    "[0.5, 1.4] x the input's power law. L1 on normalised DN, Adam, cosine decay, seed 0."
+    "[0.5, 1.4] x the input's power law. L1 on normalised DN, Adam, cosine decay; seeds and "
+    "every option in the training record."
 )
 
 
@@ -89,7 +91,7 @@ def release(
     """
     from deepres.sr.dataset import load_split
     from deepres.sr.onnx_model import OnnxSRModel
-    from deepres.sr.training import load_checkpoint
+    from deepres.sr.training import command_options, load_checkpoint
 
     net, ckpt = load_checkpoint(checkpoint)
     native_dir = ckpt["config"].get("native_dir")
@@ -129,10 +131,10 @@ def release(
         "config": cfg,
         "reproduce": (
             "deepres sr train --data ../shared/data/sr-train --native ../shared/data/native "
-            f"--out var/sr-train --steps {cfg['steps']} --seed {cfg['seed']} "
+            f"--out var/sr-train {command_options(cfg)} --seed {cfg['seed']} "
             f"--threads {cfg['threads']}{extra}"
             + (
-                f", going on (--resume) from {cfg['resumed_from']} with the same options"
+                f", going on (--resume) from {cfg['resumed_from']}"
                 if cfg.get("resumed_from")
                 else ""
             )

@@ -28,7 +28,7 @@ import logging
 import math
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,7 @@ class TrainConfig:
     consistency_mtf: float = 0.25
     mtf_range: tuple[float, float] = (0.25, 0.25)
     level20_weight: float = 1.0
+    band_jitter: float = 0.0  # sigma of a random log gain per band and crop (Wald batches)
     prior_crop: int = 64
     prior_batch: int = 4
     prior_grid_weight: float = 300.0
@@ -74,11 +75,44 @@ class TrainConfig:
     prior_every: int = 2
     seed: int = 0
     threads: int = 1
+    device: str = "cpu"  # torch device to train on ("cuda": a GPU); checkpoints are saved on CPU
     val_every: int = 2000
     max_minutes: float | None = None
+    time_schedule: bool = False  # the cosine runs over max_minutes of wall time, not over steps
     resume: Path | None = None  # a checkpoint of this config: its weights, from its step on
     resumed_from: str = ""  # filled in by `train`: which run and step the weights came from
     files: list[str] = field(default_factory=list)  # stems to keep; empty keeps all
+
+
+#: `deepres sr train` options that set a `TrainConfig` field, in the order a command line is
+#: written back (a model card's `reproduce`, a resumed run's `resumed_from`).
+CLI_OPTIONS = {
+    "--steps": "steps",
+    "--minutes": "max_minutes",
+    "--time-schedule": "time_schedule",
+    "--batch": "batch",
+    "--lr": "lr",
+    "--band-jitter": "band_jitter",
+    "--prior-batch": "prior_batch",
+    "--prior-hf-weight": "prior_hf_weight",
+    "--device": "device",
+}
+
+
+def command_options(cfg: dict[str, Any]) -> str:
+    """The `deepres sr train` options that give the saved config `cfg`: `--steps` always, the
+    others where they differ from `TrainConfig`'s defaults."""
+    defaults = {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING}
+    parts = []
+    for option, key in CLI_OPTIONS.items():
+        value = cfg.get(key, defaults.get(key))
+        if key != "steps" and (value is None or value == defaults.get(key)):
+            continue
+        if isinstance(value, bool):
+            parts.append(option)
+        else:
+            parts.append(f"{option} {value:g}" if isinstance(value, float) else f"{option} {value}")
+    return " ".join(parts)
 
 
 class TorchSR:
@@ -93,9 +127,11 @@ class TorchSR:
 
     def upscale(self, b10: FloatArray, b20: FloatArray, scale: int) -> FloatArray:
         self.net.eval()
+        device = next(self.net.parameters()).device
         with torch.no_grad():
-            out = self.net(torch.from_numpy(b10)[None], torch.from_numpy(b20)[None], scale)
-        return np.asarray(out[0].numpy(), np.float32)
+            x10, x20 = (torch.from_numpy(b)[None].to(device) for b in (b10, b20))
+            out = self.net(x10, x20, scale)
+        return np.asarray(out[0].cpu().numpy(), np.float32)
 
 
 def _band_values(stacks: list[BandStack], i: int) -> np.ndarray:
@@ -123,15 +159,29 @@ def log_statistics(stacks: list[BandStack]) -> tuple[FloatArray, FloatArray]:
 
 
 class CropSampler:
-    """Random augmented crops of the training blocks (DN), as torch tensors."""
+    """Random augmented crops of the training blocks (DN), as torch tensors.
 
-    def __init__(self, stacks: list[BandStack], crop: int, rng: np.random.Generator) -> None:
+    Every crop is rotated by a multiple of 90 degrees and perhaps flipped. With `jitter` > 0
+    each band of a crop is also scaled by its own random gain, exp(N(0, jitter)), at both
+    resolutions alike: the ratios between bands then differ from crop to crop, so the network
+    must read how the 20 m bands follow the 10 m ones from the crop itself rather than recall
+    the training scenes' spectra.
+    """
+
+    def __init__(
+        self,
+        stacks: list[BandStack],
+        crop: int,
+        rng: np.random.Generator,
+        jitter: float = 0.0,
+        device: str = "cpu",
+    ) -> None:
         self.stacks = [s for s in stacks if min(s.b10.shape[1:]) >= crop]
         if not self.stacks:
             raise ValueError(f"no training block is {crop} px on its shorter side")
         area = np.array([s.b10.shape[1] * s.b10.shape[2] for s in self.stacks], np.float64)
         self.p = np.sqrt(area) / np.sqrt(area).sum()  # big files count more, small ones still seen
-        self.crop, self.rng = crop, rng
+        self.crop, self.rng, self.jitter, self.device = crop, rng, jitter, torch.device(device)
 
     def batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         b10s, b20s = [], []
@@ -146,9 +196,15 @@ class CropSampler:
             a, b = np.rot90(a, k, axes=(1, 2)), np.rot90(b, k, axes=(1, 2))
             if flip:
                 a, b = a[:, :, ::-1], b[:, :, ::-1]
+            if self.jitter > 0:
+                gain = np.exp(self.rng.normal(0.0, self.jitter, 10)).astype(np.float32)
+                a, b = a * gain[:4, None, None], b * gain[4:, None, None]
             b10s.append(np.ascontiguousarray(a))
             b20s.append(np.ascontiguousarray(b))
-        return torch.from_numpy(np.stack(b10s)).float(), torch.from_numpy(np.stack(b20s)).float()
+        return tuple(  # type: ignore[return-value]
+            torch.from_numpy(np.stack(b)).float().to(self.device, non_blocking=True)
+            for b in (b10s, b20s)
+        )
 
 
 class WaldLoss(torch.nn.Module):
@@ -211,9 +267,14 @@ class WaldLoss(torch.nn.Module):
         return losses
 
 
-def _lr_at(step: int, steps: int, lr: float, start: int = 0) -> float:
+def _lr_at(
+    step: int, steps: int, lr: float, start: int = 0, progress: float | None = None
+) -> float:
+    """Learning rate: a 100-step warm-up from `start`, then a cosine over `progress` (by
+    default `step / steps`) down to 2 % of `lr`."""
     warm = min(1.0, (step - start + 1) / 100)
-    return lr * warm * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * step / steps)))
+    done = step / steps if progress is None else progress
+    return lr * warm * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * done)))
 
 
 def _ramp(step: int, steps: int, start: float) -> float:
@@ -246,9 +307,18 @@ def train(config: TrainConfig) -> dict[str, Any]:
         val_blocks = [b for b in val_blocks if b.name in keep]
     mean, std = band_statistics(train_blocks)
     log_mean, log_std = log_statistics(train_blocks)
-    sampler = CropSampler(train_blocks, config.crop, rng)
-    sampler20 = CropSampler(train_blocks, min(config.crop_20m_level, _shortest(train_blocks)), rng)
-    native = CropSampler(train_blocks, min(config.prior_crop, _shortest(train_blocks)), rng)
+    device = config.device
+    sampler = CropSampler(train_blocks, config.crop, rng, config.band_jitter, device)
+    sampler20 = CropSampler(
+        train_blocks,
+        min(config.crop_20m_level, _shortest(train_blocks)),
+        rng,
+        config.band_jitter,
+        device,
+    )
+    native = CropSampler(
+        train_blocks, min(config.prior_crop, _shortest(train_blocks)), rng, device=device
+    )
     prior_on = config.prior_grid_weight > 0 or config.prior_hf_weight > 0
     net = S2SR(
         log_mean.tolist(),
@@ -260,21 +330,25 @@ def train(config: TrainConfig) -> dict[str, Any]:
         config.fusion_depth,
         config.consistency_mtf,
     )
-    first = _resume(net, config)
-    loss_fn = WaldLoss(mean, std, config.level20_weight)
+    first, ramp_floor = _resume(net, config)
+    net.to(device)
+    loss_fn = WaldLoss(mean, std, config.level20_weight).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
     config.out_dir.mkdir(parents=True, exist_ok=True)
     started, best, history = time.monotonic(), -math.inf, []
     step = first
     for step in range(first, config.steps):
+        progress = None
+        if config.time_schedule and config.max_minutes:
+            progress = min(1.0, (time.monotonic() - started) / 60 / config.max_minutes)
         for group in opt.param_groups:
-            group["lr"] = _lr_at(step, config.steps, config.lr, first)
+            group["lr"] = _lr_at(step, config.steps, config.lr, first, progress)
         net.train()
         mtf = float(rng.uniform(*config.mtf_range))
         losses = loss_fn.level10(net, *sampler.batch(config.batch), mtf)
         if config.level20_weight > 0:
             losses |= loss_fn.level20(net, *sampler20.batch(max(2, config.batch // 2)), mtf)
-        ramp = _ramp(step, config.steps, config.prior_start)
+        ramp = max(_ramp(step, config.steps, config.prior_start), ramp_floor)
         if prior_on and ramp > 0 and step % config.prior_every == 0:
             losses |= loss_fn.prior(
                 net,
@@ -282,7 +356,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
                 config.prior_grid_weight * ramp,
                 config.prior_hf_weight * ramp,
             )
-        total = sum(losses.values(), torch.zeros(()))
+        total = sum(losses.values(), torch.zeros((), device=device))
         opt.zero_grad()
         torch.autograd.backward(total)
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -297,6 +371,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
                 "step": step + 1,
                 "minutes": round(minutes, 2),
                 "loss": float(total.detach()),
+                "lr": opt.param_groups[0]["lr"],
                 "terms": {k: round(float(v.detach()), 4) for k, v in losses.items()},
                 **score,
             }
@@ -304,7 +379,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
             log.info("%s", json.dumps(entry))
             # Wald's score alone would prefer a checkpoint from before the native prior is
             # fully weighted (it costs a little Wald gain): only those after it compete.
-            settled = not prior_on or _ramp(step, config.steps, config.prior_start) >= 1.0
+            settled = not prior_on or ramp >= 1.0
             if (settled or last) and score["score"] > best:
                 best = score["score"]
                 save_checkpoint(config.out_dir / "best.pt", net, config, entry)
@@ -316,24 +391,26 @@ def train(config: TrainConfig) -> dict[str, Any]:
     return summary
 
 
-def _resume(net: S2SR, config: TrainConfig) -> int:
-    """Load `config.resume` into `net` (same architecture); the step to go on from (0: none).
+def _resume(net: S2SR, config: TrainConfig) -> tuple[int, float]:
+    """Load `config.resume` into `net` (same architecture): (the step to go on from, the
+    native prior's weight those weights were trained with); (0, 0.0) without a checkpoint.
 
     The schedule goes on over `config.steps` in all; the optimiser's moments start afresh (a
     short warm-up), and crops are drawn anew, so a resumed run is not bit-identical to one
-    that was never stopped.
+    that was never stopped. The prior never weighs less than it did for the weights resumed,
+    so a longer `--steps` does not start its ramp again under a settled model.
     """
     if config.resume is None:
-        return 0
+        return 0, 0.0
     ckpt = _read_checkpoint(config.resume)
     net.load_state_dict(ckpt["state"])
     step, was = int(ckpt["validation"]["step"]), ckpt["config"]
     if step >= config.steps:
         raise ValueError(f"{config.resume} is at step {step}, past --steps {config.steps}")
-    config.resumed_from = f"step {step} of a run of --steps {was['steps']}" + (
-        f" --minutes {was['max_minutes']:g}" if was.get("max_minutes") else ""
+    config.resumed_from = f"step {step} of a run of {command_options(was)}" + (
+        f", itself going on from {was['resumed_from']}" if was.get("resumed_from") else ""
     )
-    return step
+    return step, _ramp(step - 1, int(was["steps"]), float(was.get("prior_start", 0.0)))
 
 
 def _shortest(blocks: list[BandStack]) -> int:
@@ -354,7 +431,8 @@ def save_checkpoint(path: Path, net: S2SR, config: TrainConfig, entry: dict[str,
         k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v
         for k, v in asdict(config).items()
     }
-    torch.save({"state": net.state_dict(), "config": cfg, "validation": entry}, path)
+    state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
+    torch.save({"state": state, "config": cfg, "validation": entry}, path)
 
 
 def _architecture(cfg: dict[str, Any]) -> S2SR:

@@ -39,8 +39,12 @@ def _rings(
     count = torch.bincount(ring[pos], minlength=rings + 1).clamp(min=1)
     window = torch.outer(torch.hann_window(h, periodic=False), torch.hann_window(w, periodic=False))
     freqs = torch.arange(rings + 1, dtype=torch.float64) / min(h, w)
-    return tuple(  # type: ignore[return-value]
-        t.to(device) for t in (pos, ring[pos], count, window.float(), freqs)
+    return (
+        pos.to(device),
+        ring[pos].to(device),
+        count.to(device),
+        window.float().to(device),
+        freqs.to(device),
     )
 
 

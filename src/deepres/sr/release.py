@@ -131,8 +131,7 @@ def release(
         "config": cfg,
         "reproduce": (
             "deepres sr train --data ../shared/data/sr-train --native ../shared/data/native "
-            f"--out var/sr-train {command_options(cfg)} --seed {cfg['seed']} "
-            f"--threads {cfg['threads']}{extra}"
+            f"--out var/sr-train {command_options(cfg)}{extra}"
             + (
                 f", going on (--resume) from {cfg['resumed_from']}"
                 if cfg.get("resumed_from")

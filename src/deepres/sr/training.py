@@ -96,6 +96,8 @@ CLI_OPTIONS = {
     "--prior-batch": "prior_batch",
     "--prior-hf-weight": "prior_hf_weight",
     "--device": "device",
+    "--seed": "seed",
+    "--threads": "threads",
 }
 
 
@@ -201,10 +203,10 @@ class CropSampler:
                 a, b = a * gain[:4, None, None], b * gain[4:, None, None]
             b10s.append(np.ascontiguousarray(a))
             b20s.append(np.ascontiguousarray(b))
-        return tuple(  # type: ignore[return-value]
-            torch.from_numpy(np.stack(b)).float().to(self.device, non_blocking=True)
-            for b in (b10s, b20s)
-        )
+        return self._tensor(b10s), self._tensor(b20s)
+
+    def _tensor(self, crops: list[np.ndarray]) -> torch.Tensor:
+        return torch.from_numpy(np.stack(crops)).float().to(self.device)
 
 
 class WaldLoss(torch.nn.Module):

@@ -54,6 +54,11 @@ def test_evaluate_prints_metrics_for_model_and_bicubic(shared_data: Path) -> Non
         for who in ("model", "bicubic"):
             assert {"psnr", "sre", "sam_deg", "ergas", "consistency"} <= set(report[task][who])
     assert report["fusion"]["psnr_gain_db"] > 3
+    ceiling = report["fusion"]["ceiling"]
+    assert set(ceiling["predictable_share"]) == {"B05", "B06", "B07", "B8A", "B11", "B12"}
+    assert all(0.0 <= v <= 1.0 for v in ceiling["predictable_share"].values())
+    # A correction that saw the truth does at least about as well as the model alone.
+    assert ceiling["truth_fitted_gain_db"] > ceiling["model_gain_db"] - 0.5
 
 
 def test_unknown_model_is_a_clean_error(tmp_path: Path) -> None:

@@ -13,11 +13,14 @@ from typing import Any
 
 from deepres.sr.base import SRModel
 from deepres.sr.card import ModelCard
+from deepres.sr.ceiling import fusion_ceiling
 from deepres.sr.evaluate import fusion_task, spatial_task, validation_report
 from deepres.sr.native import scene_figures
 from deepres.sr.scene_dir import read_scene_dir
 
 SHARE_ALIKE_NOTE = "Major-TOM (CC-BY-SA-4.0) is evaluation only: never trained on"
+#: Below this mean `predictable_share` an unseen scene's fusion gain is limited by its data.
+DATA_LIMITED_SHARE = 0.75
 
 
 def limitations(report: dict[str, Any]) -> list[str]:
@@ -46,11 +49,29 @@ def limitations(report: dict[str, Any]) -> list[str]:
                     f"Weak on {block} ({task}): {metrics['gain_db']:+.2f} dB vs bicubic "
                     f"({metrics['model_psnr']:.2f} vs {metrics['bicubic_psnr']:.2f} dB)."
                 )
+    for scene, gains in report.get("cross_scene", {}).items():
+        notes.extend(_data_limited(scene, gains))
     return notes
 
 
+def _data_limited(scene: str, gains: dict[str, Any]) -> list[str]:
+    """A note where an unseen scene's 20 m bands hold detail its 10 m bands do not."""
+    ceiling = gains.get("fusion_ceiling")
+    shares = [v for v in (ceiling or {}).get("predictable_share", {}).values() if v is not None]
+    if not ceiling or not shares or sum(shares) / len(shares) >= DATA_LIMITED_SHARE:
+        return []
+    return [
+        f"Fusion on {scene} is limited by its data: the 10 m bands predict only "
+        f"{min(shares):.0%}-{max(shares):.0%} of the 20 m bands' fine detail, and a correction "
+        f"fitted on the truth itself reaches {ceiling['truth_fitted_gain_db']:+.2f} dB where the "
+        f"model gains {ceiling['model_gain_db']:+.2f} dB (right half of the centre; "
+        f"{gains['fusion']['gain_db']:+.2f} dB on the whole scene)."
+    ]
+
+
 def scene_gains(model: Any, scene_dir: Path) -> dict[str, Any]:
-    """PSNR gains over bicubic (and SAM) of `model` on one scene folder, Wald x2 and x4."""
+    """PSNR gains over bicubic (and SAM) of `model` on one scene folder, Wald x2 and x4, and
+    how much of the fusion gain the scene's own pixels allow (`ceiling.fusion_ceiling`)."""
     bands = read_scene_dir(scene_dir)
     out: dict[str, Any] = {}
     tasks = [("fusion", fusion_task(model, bands.b10, bands.b20))]
@@ -63,6 +84,7 @@ def scene_gains(model: Any, scene_dir: Path) -> dict[str, Any]:
             "model_sam_deg": round(rep["model"]["sam_deg"], 3),
             "bicubic_sam_deg": round(rep["bicubic"]["sam_deg"], 3),
         }
+    out["fusion_ceiling"] = fusion_ceiling(model, bands.b10, bands.b20)
     return out
 
 

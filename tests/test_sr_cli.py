@@ -59,6 +59,8 @@ def test_evaluate_prints_metrics_for_model_and_bicubic(shared_data: Path) -> Non
     assert all(0.0 <= v <= 1.0 for v in ceiling["predictable_share"].values())
     # A correction that saw the truth does at least about as well as the model alone.
     assert ceiling["truth_fitted_gain_db"] > ceiling["model_gain_db"] - 0.5
+    x2 = report["x2"]["ceiling"]
+    assert x2["truth_fitted_gain_db"] > x2["model_gain_db"] - 0.5
 
 
 def test_unknown_model_is_a_clean_error(tmp_path: Path) -> None:

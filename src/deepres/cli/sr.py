@@ -139,7 +139,8 @@ def evaluate(
     `fusion.ceiling` says how much fusion gain the scene's own pixels allow: per 20 m band the
     share of its fine detail the 10 m bands predict linearly (`predictable_share`), and the
     model's gain on the right half of the centre beside a correction fitted against the truth
-    on the left half (`truth_fitted_gain_db`).
+    on the left half (`truth_fitted_gain_db`); `xN.ceiling` the same for the 10 m bands, the
+    model's answer sharpened by filters of bicubic's fitted on the truth.
 
     With --native the scene is super-resolved as it is and each band is scored on what a user
     would see: the grid pattern on the input pixels (grid_dn, DN), the share of pixels at or
@@ -148,7 +149,7 @@ def evaluate(
     acceptance rules against bicubic.
     """
     from deepres.sr import Bicubic, get_model
-    from deepres.sr.ceiling import fusion_ceiling
+    from deepres.sr.ceiling import fusion_ceiling, spatial_ceiling
     from deepres.sr.evaluate import evaluate as run_evaluation
     from deepres.sr.native import native_report
     from deepres.sr.scene_dir import read_scene_dir
@@ -165,6 +166,8 @@ def evaluate(
         else:
             report = run_evaluation(sr, bands.b10, bands.b20, scale)
             report["fusion"]["ceiling"] = fusion_ceiling(sr, bands.b10, bands.b20)
+            if scale > 1:
+                report[f"x{scale}"]["ceiling"] = spatial_ceiling(sr, bands.b10, bands.b20, scale)
     except DeepresError as exc:
         raise _fail(exc) from exc
     except ValueError as exc:

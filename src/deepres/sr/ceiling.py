@@ -12,6 +12,9 @@ scene is the model's or the data's:
   against the truth itself on the left half of the scene, scored on the right half beside the
   model alone. No model of the same inputs is expected to beat a correction that saw the truth
   by much; when even that stays below a target, the target is out of reach on that scene.
+
+`spatial_ceiling` does the same for Wald xN in the 10 m bands, the filters taken over the
+bicubic answer (a sharpening fitted on the truth).
 """
 
 from __future__ import annotations
@@ -109,10 +112,10 @@ def fitted_gain(
         a = np.vstack(
             [features, pred[j, rows, cols].ravel(), base[j, rows, cols].ravel(), np.ones(left.size)]
         )
-        coef = np.linalg.solve(
-            a[:, left] @ a[:, left].T + 1e-6 * np.eye(len(a)),
-            a[:, left] @ truth[j, rows, cols].ravel()[left],
-        )
+        fit = a[:, left]
+        # Least squares through the normal equations (memory: features squared), minimum norm
+        # where features repeat (the guide can hold `base` itself).
+        coef = np.linalg.lstsq(fit @ fit.T, fit @ truth[j, rows, cols].ravel()[left], rcond=None)[0]
         corrected[j] = (coef @ a).reshape(corrected.shape[1:])
     half = (slice(None), slice(None), slice(width // 2, None))
 
@@ -126,15 +129,25 @@ def fitted_gain(
     }
 
 
+def _centre(
+    b10: FloatArray, b20: FloatArray, side: int, step: int
+) -> tuple[FloatArray, FloatArray]:
+    """The centre of a scene, at most `side` 10 m px a side, its sides a multiple of `2 * step`."""
+    _, h, w = b10.shape
+    m = 2 * step
+    side_h, side_w = min(h, side) // m * m, min(w, side) // m * m
+    r, c = (h - side_h) // 4 * 2, (w - side_w) // 4 * 2
+    return (
+        b10[:, r : r + side_h, c : c + side_w],
+        b20[:, r // 2 : (r + side_h) // 2, c // 2 : (c + side_w) // 2],
+    )
+
+
 def fusion_ceiling(model: SRModel, b10: FloatArray, b20: FloatArray) -> dict[str, Any]:
     """Wald fusion on the centre (at most `MAX_SIDE_PX` 20 m px) of one scene: per 20 m band
     the `predictable_share` of its detail, and the model's `fitted_gain` against a correction
     fitted on the truth."""
-    _, h, w = b20.shape
-    side_h, side_w = min(h, MAX_SIDE_PX) // 2 * 2, min(w, MAX_SIDE_PX) // 2 * 2
-    r, c = (h - side_h) // 2, (w - side_w) // 2
-    truth = b20[:, r : r + side_h, c : c + side_w]
-    fine = b10[:, 2 * r : 2 * (r + side_h), 2 * c : 2 * (c + side_w)]
+    fine, truth = _centre(b10, b20, 2 * MAX_SIDE_PX, 2)
     in10, in20 = degrade(fine, 2), degrade(truth, 2)
     pred = co_registered(model, in10, in20).upscale(in10, in20, 1)[4:]
     base = Bicubic().upscale(in10, in20, 1)[4:]
@@ -143,3 +156,16 @@ def fusion_ceiling(model: SRModel, b10: FloatArray, b20: FloatArray) -> dict[str
         "predictable_share": {b: None if v is None else round(v, 3) for b, v in shares.items()},
         **fitted_gain(pred, base, in10, truth),
     }
+
+
+def spatial_ceiling(
+    model: SRModel, b10: FloatArray, b20: FloatArray, scale: int
+) -> dict[str, float]:
+    """Wald x`scale` on the centre (at most `MAX_SIDE_PX` 10 m px) of one scene: the model's
+    `fitted_gain` in the 10 m bands against its answer sharpened by filters of the bicubic
+    bands fitted on the truth."""
+    truth, coarse = _centre(b10, b20, MAX_SIDE_PX, scale)
+    in10, in20 = degrade(truth, scale), degrade(coarse, scale)
+    pred = co_registered(model, in10, in20).upscale(in10, in20, scale)[:4]
+    base = Bicubic().upscale(in10, in20, scale)[:4]
+    return fitted_gain(pred, base, base, truth)

@@ -13,7 +13,7 @@ from typing import Any
 
 from deepres.sr.base import SRModel
 from deepres.sr.card import ModelCard
-from deepres.sr.ceiling import fusion_ceiling
+from deepres.sr.ceiling import fusion_ceiling, spatial_ceiling
 from deepres.sr.evaluate import fusion_task, spatial_task, validation_report
 from deepres.sr.native import scene_figures
 from deepres.sr.scene_dir import read_scene_dir
@@ -71,7 +71,7 @@ def _data_limited(scene: str, gains: dict[str, Any]) -> list[str]:
 
 def scene_gains(model: Any, scene_dir: Path) -> dict[str, Any]:
     """PSNR gains over bicubic (and SAM) of `model` on one scene folder, Wald x2 and x4, and
-    how much of the fusion gain the scene's own pixels allow (`ceiling.fusion_ceiling`)."""
+    how much of the fusion and x4 gains the scene's own pixels allow (`sr.ceiling`)."""
     bands = read_scene_dir(scene_dir)
     out: dict[str, Any] = {}
     tasks = [("fusion", fusion_task(model, bands.b10, bands.b20))]
@@ -85,6 +85,7 @@ def scene_gains(model: Any, scene_dir: Path) -> dict[str, Any]:
             "bicubic_sam_deg": round(rep["bicubic"]["sam_deg"], 3),
         }
     out["fusion_ceiling"] = fusion_ceiling(model, bands.b10, bands.b20)
+    out["x4_ceiling"] = spatial_ceiling(model, bands.b10, bands.b20, 4)
     return out
 
 

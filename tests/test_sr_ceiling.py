@@ -62,6 +62,12 @@ def test_too_small_an_image_has_no_share() -> None:
     assert predictable_share(g, g[0]) is None
 
 
+def test_too_small_an_image_has_no_fitted_gain() -> None:
+    g = _guides(24)
+    gains = fitted_gain(g[:1], g[1:2], g, g[2:3])
+    assert gains == {"model_gain_db": None, "truth_fitted_gain_db": None}
+
+
 def test_a_correction_fitted_on_the_truth_finds_what_the_guides_explain() -> None:
     g = _guides(96)
     base = np.stack([gaussian_filter(g[0] + g[3], 2.0, mode="wrap")])

@@ -40,6 +40,7 @@ FUSION_BAND = (0.25, 0.5)
 #: largest sample (20 m px a side, centre crop) fitted on.
 KERNEL_PX = 5
 BORDER_PX = 8
+MIN_FIT_PX = 16
 MAX_SIDE_PX = 512
 
 
@@ -97,11 +98,14 @@ def fitted_gain(
     guide: FloatArray,
     truth: FloatArray,
     kernel: int = KERNEL_PX,
-) -> dict[str, float]:
+) -> dict[str, float | None]:
     """PSNR gains over `base` on the right half: `pred` as it is, and `pred` plus kernel x
     kernel linear filters of the `guide` bands fitted per band against `truth` on the left
-    half. All (C, H, W) on one grid but `guide` (G, H, W)."""
+    half. All (C, H, W) on one grid but `guide` (G, H, W). None for an image under
+    `MIN_FIT_PX` a side inside its border."""
     _, h, w = truth.shape
+    if min(h, w) - 2 * BORDER_PX < MIN_FIT_PX:
+        return {"model_gain_db": None, "truth_fitted_gain_db": None}
     rows, cols = slice(BORDER_PX, h - BORDER_PX), slice(BORDER_PX, w - BORDER_PX)
     width = w - 2 * BORDER_PX
     left = np.tile(np.arange(width) < width // 2, h - 2 * BORDER_PX)
@@ -160,7 +164,7 @@ def fusion_ceiling(model: SRModel, b10: FloatArray, b20: FloatArray) -> dict[str
 
 def spatial_ceiling(
     model: SRModel, b10: FloatArray, b20: FloatArray, scale: int
-) -> dict[str, float]:
+) -> dict[str, float | None]:
     """Wald x`scale` on the centre (at most `MAX_SIDE_PX` 10 m px) of one scene: the model's
     `fitted_gain` in the 10 m bands against its answer sharpened by filters of the bicubic
     bands fitted on the truth."""

@@ -89,6 +89,19 @@ def test_a_correction_cannot_find_detail_the_guides_do_not_hold() -> None:
     assert gains["truth_fitted_gain_db"] == pytest.approx(0.0, abs=0.3)
 
 
+def test_the_gains_cover_the_whole_image_as_the_wald_score_does() -> None:
+    g = _guides(96)
+    base = np.stack([gaussian_filter(g[0], 2.0, mode="wrap")])
+    truth = base + np.stack([_detail(g[0])])
+    # A "model" right on the left half and no better than bicubic on the right.
+    pred = base.copy()
+    pred[..., :48] = truth[..., :48]
+    gains = fitted_gain(pred, base, g, truth)
+    assert gains["model_gain_db"] == pytest.approx(3.0, abs=0.4)  # half the error: 10 log10 2
+    # Each half is corrected by the fit on the other, so the detail is found on both.
+    assert gains["truth_fitted_gain_db"] > gains["model_gain_db"] + 5
+
+
 def _report(shares: list[float]) -> dict:
     ceiling = {
         "predictable_share": dict(zip(BANDS_20M, shares, strict=True)),

@@ -138,9 +138,9 @@ def evaluate(
 
     `fusion.ceiling` says how much fusion gain the scene's own pixels allow: per 20 m band the
     share of its fine detail the 10 m bands predict linearly (`predictable_share`), and the
-    model's gain on the right half of the centre beside a correction fitted against the truth
-    on the left half (`truth_fitted_gain_db`); `xN.ceiling` the same for the 10 m bands, the
-    model's answer sharpened by filters of bicubic's fitted on the truth.
+    model's gain on the scene's centre beside a correction fitted against the truth, each half
+    corrected by the fit on the other (`truth_fitted_gain_db`); `xN.ceiling` the same for the
+    10 m bands, the model's answer sharpened by filters of bicubic's fitted on the truth.
 
     With --native the scene is super-resolved as it is and each band is scored on what a user
     would see: the grid pattern on the input pixels (grid_dn, DN), the share of pixels at or

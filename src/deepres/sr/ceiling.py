@@ -9,9 +9,10 @@ scene is the model's or the data's:
   Hann-windowed blocks, power-weighted). It ignores shifts and blur, so a displaced or softer
   band still scores 1; noise, compression and content that the 10 m bands do not see lower it.
 - `fitted_gain`: the model's answer corrected by linear filters of the 10 m bands fitted
-  against the truth itself on the left half of the scene, scored on the right half beside the
-  model alone. No model of the same inputs is expected to beat a correction that saw the truth
-  by much; when even that stays below a target, the target is out of reach on that scene.
+  against the truth itself, each half of the scene corrected by a fit on the other half and
+  scored beside the model alone. No model of the same inputs is expected to beat a correction
+  that saw the truth by much; when even that stays below a target, the target is out of reach
+  on that scene.
 
 `spatial_ceiling` does the same for Wald xN in the 10 m bands, the filters taken over the
 bicubic answer (a sharpening fitted on the truth).
@@ -99,10 +100,12 @@ def fitted_gain(
     truth: FloatArray,
     kernel: int = KERNEL_PX,
 ) -> dict[str, float | None]:
-    """PSNR gains over `base` on the right half: `pred` as it is, and `pred` plus kernel x
-    kernel linear filters of the `guide` bands fitted per band against `truth` on the left
-    half. All (C, H, W) on one grid but `guide` (G, H, W). None for an image under
-    `MIN_FIT_PX` a side inside its border."""
+    """PSNR gains over `base`: `pred` as it is, and `pred` plus kernel x kernel linear filters
+    of the `guide` bands fitted per band against `truth`, cross-fitted in two folds (fitted on
+    the left half to correct the right, on the right half to correct the left), so every pixel
+    is scored by a fit that never saw it and the gains cover the whole image, as the model's
+    own Wald score does. All (C, H, W) on one grid but `guide` (G, H, W). None for an image
+    under `MIN_FIT_PX` a side inside its border."""
     _, h, w = truth.shape
     if min(h, w) - 2 * BORDER_PX < MIN_FIT_PX:
         return {"model_gain_db": None, "truth_fitted_gain_db": None}
@@ -116,15 +119,18 @@ def fitted_gain(
         a = np.vstack(
             [features, pred[j, rows, cols].ravel(), base[j, rows, cols].ravel(), np.ones(left.size)]
         )
-        fit = a[:, left]
-        # Least squares through the normal equations (memory: features squared), minimum norm
-        # where features repeat (the guide can hold `base` itself).
-        coef = np.linalg.lstsq(fit @ fit.T, fit @ truth[j, rows, cols].ravel()[left], rcond=None)[0]
-        corrected[j] = (coef @ a).reshape(corrected.shape[1:])
-    half = (slice(None), slice(None), slice(width // 2, None))
+        target = truth[j, rows, cols].ravel()
+        answer = np.empty(left.size)
+        for fold in (left, ~left):
+            fit = a[:, fold]
+            # Least squares through the normal equations (memory: features squared), minimum
+            # norm where features repeat (the guide can hold `base` itself).
+            coef = np.linalg.lstsq(fit @ fit.T, fit @ target[fold], rcond=None)[0]
+            answer[~fold] = coef @ a[:, ~fold]
+        corrected[j] = answer.reshape(corrected.shape[1:])
 
     def score(img: np.ndarray) -> float:
-        return float(np.mean(psnr(img[half], truth[:, rows, cols][half])))
+        return float(np.mean(psnr(img, truth[:, rows, cols])))
 
     reference = score(base[:, rows, cols])
     return {

@@ -64,8 +64,8 @@ def _data_limited(scene: str, gains: dict[str, Any]) -> list[str]:
         f"Fusion on {scene} is limited by its data: the 10 m bands predict only "
         f"{min(shares):.0%}-{max(shares):.0%} of the 20 m bands' fine detail, and a correction "
         f"fitted on the truth itself reaches {ceiling['truth_fitted_gain_db']:+.2f} dB where the "
-        f"model gains {ceiling['model_gain_db']:+.2f} dB (right half of the centre; "
-        f"{gains['fusion']['gain_db']:+.2f} dB on the whole scene)."
+        f"model gains {ceiling['model_gain_db']:+.2f} dB (centre of the scene, each half fitted on "
+        f"the other; {gains['fusion']['gain_db']:+.2f} dB on the whole scene)."
     ]
 
 

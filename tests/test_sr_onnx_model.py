@@ -36,9 +36,13 @@ def test_cpu_is_always_offered() -> None:
 @pytest.mark.parametrize("scale", [1, 4])
 def test_tiled_equals_whole_image(entry, bands, scale: int) -> None:  # type: ignore[no-untyped-def]
     b10, b20 = bands
-    margin = entry.card.context_px
+    # The margin the model runs with: the trained network's effective context (20 px of its
+    # structural 34), which tiles must agree at.
+    margin = entry.card.margin_px()
+    assert margin < entry.card.context_px
     whole = OnnxSRModel(entry.onnx_path, entry.card, threads=1, tile=100_000)
     tiled = OnnxSRModel(entry.onnx_path, entry.card, threads=1, tile=4 * margin + 16)
+    assert tiled.margin == margin
     a, b = whole.upscale(b10, b20, scale), tiled.upscale(b10, b20, scale)
     assert a.shape == (10, 260 * scale, 300 * scale)
     assert np.isfinite(a).all()

@@ -33,7 +33,7 @@ def context_px(model: SRModel, minimum: int = 16) -> int:
     """Pixels of context to read around a tile so tiles join without seams (even, >= minimum).
 
     Models that need more than `minimum` say so with a `margin` attribute (ONNX models take it
-    from their card's `context_px`).
+    from their card: `ModelCard.margin_px`).
     """
     margin = max(minimum, int(getattr(model, "margin", 0)))
     return margin + margin % 2

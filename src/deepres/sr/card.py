@@ -54,8 +54,11 @@ class ModelCard(BaseModel):
     ONNX contract: inputs `b10` (N, 4, H, W) and `b20` (N, 6, H/2, W/2) float32 in the normalised
     space described by `normalisation`, plus an int64 scalar input `scale` when `scales` holds
     more than one value; one output (N, 10, H*scale, W*scale) in `bands_out` order.
-    `context_px` is how many 10 m input pixels one output pixel depends on in each direction,
-    the margin tiled inference keeps so that tiles agree exactly.
+    `context_px` is how many 10 m input pixels one output pixel depends on in each direction
+    (every path through the network); `effective_context_px`, measured on the trained weights
+    (`sr.tiling.influence_radius`), is the distance beyond which nothing moves an output pixel by
+    more than 0.05 DN. Tiled inference keeps the second as its margin (the first where a card
+    has none), so that tiles agree to float rounding.
     """
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
@@ -70,6 +73,7 @@ class ModelCard(BaseModel):
     normalisation: Normalisation = Field(default_factory=Normalisation)
     level: list[Level] = Field(default_factory=_l2a)
     context_px: int = Field(default=32, ge=0)
+    effective_context_px: int | None = Field(default=None, ge=0)
     degradation: dict[str, Any] = Field(default_factory=dict)
     training_data: TrainingData = Field(default_factory=TrainingData)
     validation_metrics: dict[str, Any] = Field(default_factory=dict)
@@ -88,6 +92,12 @@ class ModelCard(BaseModel):
         if not self.scales or any(s < 1 for s in self.scales):
             raise ValueError("scales must list positive integers")
         return self
+
+    def margin_px(self) -> int:
+        """The margin (even, 10 m px) tiled inference keeps: the effective context if measured,
+        else the structural one."""
+        margin = self.context_px if self.effective_context_px is None else self.effective_context_px
+        return margin + margin % 2
 
     @classmethod
     def load(cls, path: Path) -> ModelCard:

@@ -17,6 +17,7 @@ from deepres.sr.ceiling import fusion_ceiling, spatial_ceiling
 from deepres.sr.evaluate import fusion_task, spatial_task, validation_report
 from deepres.sr.native import scene_figures
 from deepres.sr.scene_dir import read_scene_dir
+from deepres.sr.tiling import influence_radius
 
 SHARE_ALIKE_NOTE = "Major-TOM (CC-BY-SA-4.0) is evaluation only: never trained on"
 #: Below this mean `predictable_share` an unseen scene's fusion gain is limited by its data.
@@ -104,6 +105,15 @@ def measured_figures(
     return report
 
 
+def with_effective_context(onnx_path: Path, card: ModelCard) -> ModelCard:
+    """`card` with the `effective_context_px` of the network in `onnx_path` measured."""
+    from deepres.sr.onnx_model import OnnxSRModel
+
+    model = OnnxSRModel(onnx_path, card, providers=["CPUExecutionProvider"], threads=1)
+    radius = influence_radius(model.upscale, tuple(card.scales), card.context_px)
+    return card.model_copy(update={"effective_context_px": radius})
+
+
 def refigure(
     onnx_path: Path,
     data_dir: Path,
@@ -117,8 +127,7 @@ def refigure(
     from deepres.sr.dataset import load_split
     from deepres.sr.onnx_model import OnnxSRModel
 
-    card_path = onnx_path.with_suffix(".json")
-    card = ModelCard.load(card_path)
+    card = with_effective_context(onnx_path, ModelCard.load(onnx_path.with_suffix(".json")))
     model = OnnxSRModel(onnx_path, card, providers=["CPUExecutionProvider"], threads=threads)
     _, val_blocks = load_split(data_dir, native_dir)
     report = measured_figures(model, val_blocks, check_scenes, native_scenes)
@@ -129,5 +138,5 @@ def refigure(
     card = card.model_copy(
         update={"validation_metrics": report, "limitations": limitations(report)}
     )
-    card.save(card_path)
+    card.save(onnx_path.with_suffix(".json"))
     return card

@@ -45,8 +45,8 @@ class OnnxSRModel:
     """An `SRModel` backed by an ONNX file and its `ModelCard`.
 
     Inputs are normalised as the card says, cut into overlapping windows of `tile` 10 m pixels
-    (`margin` defaults to the card's `context_px`, rounded up to even), run, blended and mapped
-    back to DN. Memory stays bounded by one window plus the output array.
+    (`margin` defaults to the card's `margin_px`), run, blended and mapped back to DN. Memory
+    stays bounded by one window plus the output array.
     """
 
     def __init__(
@@ -63,7 +63,7 @@ class OnnxSRModel:
         self.name = card.name
         self.version = card.version
         self.tile = tile
-        self.margin = margin if margin is not None else card.context_px + card.context_px % 2
+        self.margin = card.margin_px() if margin is None else margin
         self.session = open_session(onnx_path, providers=providers, threads=threads)
         self._takes_scale = any(i.name == "scale" for i in self.session.get_inputs())
         offset, scale = card.normalisation.arrays(BANDS_10M + BANDS_20M)

@@ -16,7 +16,12 @@ import torch
 
 from deepres.sr.card import ModelCard, TrainingData
 from deepres.sr.export import export_onnx
-from deepres.sr.figures import SHARE_ALIKE_NOTE, limitations, measured_figures
+from deepres.sr.figures import (
+    SHARE_ALIKE_NOTE,
+    limitations,
+    measured_figures,
+    with_effective_context,
+)
 from deepres.sr.network import S2SR
 
 DESCRIPTION = (
@@ -117,6 +122,7 @@ def release(
         training_data=data,
         **card_fields,
     )
+    card = with_effective_context(onnx_path, card)
     model = OnnxSRModel(onnx_path, card, providers=["CPUExecutionProvider"], threads=threads)
     report = measured_figures(model, val_blocks, check_scenes, native_scenes)
     report["ablation_bicubic_plus_correction"] = _ablation(net, val_blocks, threads)

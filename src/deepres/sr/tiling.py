@@ -110,7 +110,7 @@ def influence_radius(
     than the halo from an 8 px square made 30 times brighter, or 30 times darker, and the
     square's output compared with the field's.
     """
-    core, side = 8, 2 * limit + 8 + 8
+    core, side = 8, 4 * limit + 16  # at least `limit` px changed beyond the widest halo
     rng = np.random.default_rng(0)
     field10 = (300 * np.exp(rng.normal(0, 0.2, (4, side, side)))).astype(np.float32)
     field20 = (300 * np.exp(rng.normal(0, 0.2, (6, side // 2, side // 2)))).astype(np.float32)

@@ -36,8 +36,8 @@ def test_cpu_is_always_offered() -> None:
 @pytest.mark.parametrize("scale", [1, 4])
 def test_tiled_equals_whole_image(entry, bands, scale: int) -> None:  # type: ignore[no-untyped-def]
     b10, b20 = bands
-    # The margin the model runs with: the trained network's effective context (20 px of its
-    # structural 34), which tiles must agree at.
+    # The margin the model runs with: the trained network's effective context (less than its
+    # structural one), which tiles must agree at.
     margin = entry.card.margin_px()
     assert margin < entry.card.context_px
     whole = OnnxSRModel(entry.onnx_path, entry.card, threads=1, tile=100_000)

@@ -54,9 +54,16 @@ def _copy_as(tmp_path: Path, name: str) -> tuple[Path, Path]:
 def test_register_a_user_model(tmp_path: Path) -> None:
     registry = tmp_path / "models"
     onnx_path, card_path = _copy_as(tmp_path, "my-model")
+    claimed = json.loads(card_path.read_text())
+    claimed["effective_context_px"] = 2  # a margin far too small: tiles would show seams
+    card_path.write_text(json.dumps(claimed))
     entry = register_model(onnx_path, card_path, registry)
     assert (registry / "my-model.onnx").is_file()
-    assert ModelCard.load(registry / "my-model.json").name == "my-model"
+    registered = ModelCard.load(registry / "my-model.json")
+    assert registered.name == "my-model"
+    # The halo is measured on the network, not taken from the card: the shipped model's own.
+    shipped = ModelCard.load(BUILTIN_DIR / f"{DEFAULT_MODEL}.json")
+    assert registered.effective_context_px == shipped.effective_context_px > 2
     assert [e.name for e in list_models(registry) if not e.builtin] == ["my-model"]
     assert get_model("my-model", registry_dir=registry, threads=1).name == entry.name
 

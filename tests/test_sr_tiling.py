@@ -87,3 +87,10 @@ def test_the_measured_radius_is_a_margin_tiles_agree_with() -> None:
 
     assert np.abs(tiled(margin) - whole).max() < 0.05
     assert np.abs(tiled(margin - 6) - whole).max() > 1.0  # a smaller margin shows seams
+
+
+def test_a_network_answering_nan_keeps_its_whole_context() -> None:
+    def broken(b10: np.ndarray, b20: np.ndarray, scale: int) -> np.ndarray:
+        return np.full((10, b10.shape[1] * scale, b10.shape[2] * scale), np.nan, np.float32)
+
+    assert influence_radius(broken, (1,), limit=12) == 12

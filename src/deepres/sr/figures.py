@@ -17,7 +17,6 @@ from deepres.sr.ceiling import fusion_ceiling, spatial_ceiling
 from deepres.sr.evaluate import fusion_task, spatial_task, validation_report
 from deepres.sr.native import scene_figures
 from deepres.sr.scene_dir import read_scene_dir
-from deepres.sr.tiling import influence_radius
 
 SHARE_ALIKE_NOTE = "Major-TOM (CC-BY-SA-4.0) is evaluation only: never trained on"
 #: Below this mean `predictable_share` an unseen scene's fusion gain is limited by its data.
@@ -105,15 +104,6 @@ def measured_figures(
     return report
 
 
-def with_effective_context(onnx_path: Path, card: ModelCard) -> ModelCard:
-    """`card` with the `effective_context_px` of the network in `onnx_path` measured."""
-    from deepres.sr.onnx_model import OnnxSRModel
-
-    model = OnnxSRModel(onnx_path, card, providers=["CPUExecutionProvider"], threads=1)
-    radius = influence_radius(model.upscale, tuple(card.scales), card.context_px)
-    return card.model_copy(update={"effective_context_px": radius})
-
-
 def refigure(
     onnx_path: Path,
     data_dir: Path,
@@ -125,7 +115,7 @@ def refigure(
     """The card beside `onnx_path` with every figure measured again (its ablation and training
     record kept: they need the checkpoint), saved in place."""
     from deepres.sr.dataset import load_split
-    from deepres.sr.onnx_model import OnnxSRModel
+    from deepres.sr.onnx_model import OnnxSRModel, with_effective_context
 
     card = with_effective_context(onnx_path, ModelCard.load(onnx_path.with_suffix(".json")))
     model = OnnxSRModel(onnx_path, card, providers=["CPUExecutionProvider"], threads=threads)

@@ -12,7 +12,7 @@ from deepres.bands import BANDS_10M, BANDS_20M
 from deepres.errors import InvalidInput
 from deepres.sr.base import FloatArray
 from deepres.sr.card import ModelCard
-from deepres.sr.tiling import tiled_upscale
+from deepres.sr.tiling import influence_radius, tiled_upscale
 
 DEFAULT_TILE = 384
 
@@ -100,3 +100,11 @@ class OnnxSRModel:
         out *= self._scale
         out += self._offset
         return out
+
+
+def with_effective_context(onnx_path: Path, card: ModelCard) -> ModelCard:
+    """`card` with the `effective_context_px` of the network in `onnx_path` measured
+    (`sr.tiling.influence_radius`, at most the card's structural `context_px`)."""
+    model = OnnxSRModel(onnx_path, card, providers=["CPUExecutionProvider"], threads=1)
+    radius = influence_radius(model.upscale, tuple(card.scales), card.context_px)
+    return card.model_copy(update={"effective_context_px": radius})

@@ -93,8 +93,11 @@ def register_model(
     """Check an external ONNX model against its card and copy both into `registry_dir`.
 
     The card's `onnx_sha256` must match the file, the name must not shadow a shipped model,
-    and the network must answer the card's scales with the right shapes.
+    and the network must answer the card's scales with the right shapes. The registered card's
+    `effective_context_px` (the halo tiles keep) is measured on the network.
     """
+    from deepres.sr.onnx_model import with_effective_context
+
     try:
         card = ModelCard.load(card_path)
     except (OSError, ValidationError) as exc:
@@ -110,6 +113,8 @@ def register_model(
     if target.exists() and not replace:
         raise InvalidInput(f"A model named {card.name!r} is already registered in {registry_dir}.")
     _check_runs(onnx_path, card)
+    # Measured here, whatever the card says: a margin too small would put seams in products.
+    card = with_effective_context(onnx_path, card)
     registry_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(onnx_path, target)
     card.save(target.with_suffix(".json"))

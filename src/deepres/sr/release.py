@@ -16,12 +16,7 @@ import torch
 
 from deepres.sr.card import ModelCard, TrainingData
 from deepres.sr.export import export_onnx
-from deepres.sr.figures import (
-    SHARE_ALIKE_NOTE,
-    limitations,
-    measured_figures,
-    with_effective_context,
-)
+from deepres.sr.figures import SHARE_ALIKE_NOTE, limitations, measured_figures
 from deepres.sr.network import S2SR
 
 DESCRIPTION = (
@@ -95,7 +90,7 @@ def release(
     native-input figures.
     """
     from deepres.sr.dataset import load_split
-    from deepres.sr.onnx_model import OnnxSRModel
+    from deepres.sr.onnx_model import OnnxSRModel, with_effective_context
     from deepres.sr.training import command_options, load_checkpoint
 
     net, ckpt = load_checkpoint(checkpoint)

@@ -116,13 +116,15 @@ def influence_radius(
     rng = np.random.default_rng(0)
     texture10 = np.exp(rng.normal(0, 0.2, (4, side, side))).astype(np.float32)
     texture20 = np.exp(rng.normal(0, 0.2, (6, side // 2, side // 2))).astype(np.float32)
+
+    def square(b10: FloatArray, b20: FloatArray, s: int) -> FloatArray:
+        """The 8 px square's output at scale `s`."""
+        out = upscale(b10.astype(np.float32), b20.astype(np.float32), s)
+        return out[:, lo * s : (lo + core) * s, lo * s : (lo + core) * s]
+
     cases = []
     for level in (300.0, 8000.0):
-        b10, b20 = level * texture10, level * texture20
-        answers = {
-            s: upscale(b10, b20, s)[:, lo * s : (lo + core) * s, lo * s : (lo + core) * s]
-            for s in scales
-        }
+        answers = {s: square(level * texture10, level * texture20, s) for s in scales}
         cases.append((level, answers))
 
     def moved(halo: int) -> bool:
@@ -133,9 +135,7 @@ def influence_radius(
                 b10 = np.where(inside, level, outside) * texture10
                 b20 = np.where(inside[::2, ::2], level, outside) * texture20
                 for s, ref in answers.items():
-                    out = upscale(b10.astype(np.float32), b20.astype(np.float32), s)
-                    window = out[:, lo * s : (lo + core) * s, lo * s : (lo + core) * s]
-                    if not (np.abs(window - ref) <= tolerance_dn).all():  # NaN counts as moved
+                    if not (np.abs(square(b10, b20, s) - ref) <= tolerance_dn).all():  # NaN: moved
                         return True
         return False
 
